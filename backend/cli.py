@@ -1,0 +1,287 @@
+"""The `kanta` command: run the embedded database, apply migrations, manage users, serve the app."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from backend.config import Settings
+from backend.embedded import DatabaseError, EmbeddedPostgres
+from backend.migrate import MigrationError, migrate
+from shared.errors import KantaError
+from shared.i18n import error_text
+
+DEMO_PASSWORD = "kanta-demo"
+DEMO_USERS = {
+    "owner": "omistaja@kanta.demo",
+    "staff": "barista@kanta.demo",
+    "customer": "asiakas@kanta.demo",
+}
+DEMO_BUSINESS = {"p_name": "Kahvila Kanta", "p_slug": "kahvila-kanta"}
+
+
+def _db(args) -> EmbeddedPostgres:
+    data_dir = args.data_dir or Settings.from_env().data_dir
+    return EmbeddedPostgres(data_dir, port=getattr(args, "port", None))
+
+
+def _backend(pg: EmbeddedPostgres):
+    from backend.transport.postgres import PostgresBackend
+
+    return PostgresBackend(pg.conninfo(user="authenticator"), pg.conninfo())
+
+
+# ---- kanta db ... -----------------------------------------------------------------------------
+
+
+def cmd_db_start(args) -> int:
+    pg = _db(args)
+    t0 = time.perf_counter()
+    started = pg.start()
+    print(f"{'started' if started else 'already running'} in {time.perf_counter() - t0:.2f} s: {pg.data_dir}")
+    return 0
+
+
+def cmd_db_stop(args) -> int:
+    print("stopped" if _db(args).stop() else "not running")
+    return 0
+
+
+def cmd_db_status(args) -> int:
+    pg = _db(args)
+    state = pg.state
+    status = {
+        "running": pg.running(),
+        "data_dir": str(pg.data_dir),
+        "port": state.port if state else None,
+        "pid": pg.postmaster_pid() if pg.running() else None,
+    }
+    print(json.dumps(status, indent=2))
+    return 0 if status["running"] else 3
+
+
+def cmd_db_url(args) -> int:
+    print(_db(args).url(user=args.user))
+    return 0
+
+
+def cmd_db_reset(args) -> int:
+    pg = _db(args)
+    if not args.yes:
+        print(f"This deletes every card and purchase in {pg.data_dir}. Run again with --yes.", file=sys.stderr)
+        return 2
+    pg.reset()
+    pg.start()
+    applied = migrate(pg.conninfo(user="postgres"))
+    print(f"reset; applied {len(applied)} migrations")
+    return 0
+
+
+def cmd_db_migrate(args) -> int:
+    pg = _db(args)
+    if not pg.running():
+        pg.start()
+    t0 = time.perf_counter()
+    applied = migrate(pg.conninfo(user="postgres"))
+    for m in applied:
+        print(f"applied {m.path.name}")
+    print(f"{len(applied)} applied in {(time.perf_counter() - t0) * 1000:.0f} ms" if applied else "up to date")
+    return 0
+
+
+# ---- kanta user add ---------------------------------------------------------------------------
+
+
+def cmd_user_add(args) -> int:
+    pg = _db(args)
+    if not pg.running():
+        pg.start()
+    migrate(pg.conninfo(user="postgres"))
+    password = args.password or os.environ.get("KANTA_PASSWORD")
+    generated = False
+    if not password:
+        if sys.stdin.isatty():
+            password = getpass.getpass("Password (8+ characters): ")
+        else:
+            password, generated = secrets.token_urlsafe(12), True
+    backend = _backend(pg)
+    try:
+        user = backend.auth.create_user(args.email, password, role_hint=args.role)
+        session = backend.transport()
+        session.sign_in(args.email, password)
+        if args.business and args.role == "owner":
+            session.rpc("create_business", {"p_name": args.business_name or args.business, "p_slug": args.business})
+        elif args.business and args.role == "staff":
+            biz = _business_id(pg, args.business)
+            _as_service(backend).rpc("add_staff", {"p_business_id": biz, "p_email": args.email, "p_role": "staff"})
+    finally:
+        backend.close()
+    print(f"created {args.role} {user.email} ({user.id})")
+    if generated:
+        print(f"password: {password}")
+    return 0
+
+
+def _business_id(pg: EmbeddedPostgres, slug: str) -> str:
+    import psycopg
+
+    with psycopg.connect(pg.conninfo()) as conn:
+        row = conn.execute("select id from kanta.businesses where slug = %s", (slug,)).fetchone()
+    if row is None:
+        raise KantaError("business_not_found")
+    return str(row[0])
+
+
+def _as_service(backend):
+    """A transport acting as the trusted service role (the CLI runs on the server)."""
+    from backend.transport.base import User
+
+    t = backend.transport()
+    t.user = User(id="00000000-0000-0000-0000-000000000000", email="", role="service_role")
+    return t
+
+
+# ---- kanta demo / serve -----------------------------------------------------------------------
+
+
+def seed_demo(backend) -> dict:
+    """The demo café with an owner, a barista and a customer. Safe to run again."""
+    from shared.errors import Conflict
+
+    sessions = {}
+    for role, email in DEMO_USERS.items():
+        try:
+            backend.auth.create_user(email, DEMO_PASSWORD, role_hint=role)
+        except Conflict:
+            pass
+        sessions[role] = backend.transport()
+        sessions[role].sign_in(email, DEMO_PASSWORD)
+    try:
+        business = sessions["owner"].rpc("create_business", DEMO_BUSINESS)
+    except Conflict:
+        business = None
+    if business:
+        sessions["owner"].rpc("add_staff", {"p_business_id": business["id"], "p_email": DEMO_USERS["staff"]})
+    sessions["customer"].rpc("join_business", {"p_slug": DEMO_BUSINESS["p_slug"], "p_display_name": "Aino"})
+    return {"business": DEMO_BUSINESS["p_slug"], "users": DEMO_USERS, "password": DEMO_PASSWORD}
+
+
+def default_transport_factory():
+    """Supabase when SUPABASE_URL and SUPABASE_ANON_KEY are set, else the embedded database (started if needed)."""
+    settings = Settings.from_env()
+    if settings.hosted:
+        from backend.transport.supabase import SupabaseTransport
+
+        return lambda: SupabaseTransport(settings.supabase_url, settings.supabase_anon_key)
+    pg = EmbeddedPostgres(settings.data_dir)
+    pg.start()
+    migrate(pg.conninfo(user="postgres"))
+    return _backend(pg).transport
+
+
+def cmd_serve(args, *, demo: bool = False) -> int:
+    import uvicorn
+
+    from backend.server import build_app
+
+    settings = Settings.from_env()
+    port = args.port or settings.port
+    pg = None
+    started_here = False
+    if settings.hosted:
+        from backend.transport.supabase import SupabaseTransport
+
+        def new_transport():
+            return SupabaseTransport(settings.supabase_url, settings.supabase_anon_key)
+
+        backend = None
+        describe = {"backend": "supabase"}
+    else:
+        pg = EmbeddedPostgres(args.data_dir or settings.data_dir)
+        t0 = time.perf_counter()
+        started_here = pg.start(owner_pid=os.getpid())
+        print(f"database ready in {time.perf_counter() - t0:.2f} s ({pg.data_dir})", flush=True)
+        migrate(pg.conninfo(user="postgres"))
+        backend = _backend(pg)
+        if demo:
+            info = seed_demo(backend)
+            print(
+                f"demo café '{info['business']}': sign in as {info['users']['owner']} or "
+                f"{info['users']['customer']}, password {info['password']}",
+                flush=True,
+            )
+        new_transport = backend.transport
+        describe = {"backend": "embedded"}
+    app = build_app(new_transport, describe=lambda: describe)
+    print(f"Kanta is at http://{settings.host}:{port}  (Ctrl-C stops it)", flush=True)
+    try:
+        uvicorn.run(app, host=settings.host, port=port, log_level="warning")
+    finally:
+        if backend is not None:
+            backend.close()
+        if pg is not None and started_here:
+            pg.stop()
+            print("database stopped", flush=True)
+    return 0
+
+
+# ---- argument parsing ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kanta", description="Kanta loyalty wallet")
+    parser.add_argument("--data-dir", type=Path, help="where the embedded database lives")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="the embedded database").add_subparsers(dest="db_command", required=True)
+    start = db.add_parser("start", help="start (and create on first use)")
+    start.add_argument("--port", type=int)
+    start.set_defaults(func=cmd_db_start)
+    db.add_parser("stop", help="stop").set_defaults(func=cmd_db_stop)
+    db.add_parser("status", help="show whether it runs").set_defaults(func=cmd_db_status)
+    url = db.add_parser("url", help="print the connection URL (contains the local password)")
+    url.add_argument("--user", default="postgres")
+    url.set_defaults(func=cmd_db_url)
+    reset = db.add_parser("reset", help="delete all data and start afresh")
+    reset.add_argument("--yes", action="store_true")
+    reset.set_defaults(func=cmd_db_reset)
+    db.add_parser("migrate", help="apply backend/supabase/migrations").set_defaults(func=cmd_db_migrate)
+
+    user = sub.add_parser("user", help="local accounts").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create a local account")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", choices=["owner", "staff", "customer"], default="customer")
+    add.add_argument("--password", help="default: $KANTA_PASSWORD, a prompt, or a generated one")
+    add.add_argument("--business", help="slug: the owner's new business, or the business a staff member joins")
+    add.add_argument("--business-name")
+    add.set_defaults(func=cmd_user_add)
+
+    for name, demo in (("serve", False), ("demo", True)):
+        p = sub.add_parser(name, help="serve the app" + (" with a demo café" if demo else ""))
+        p.add_argument("--port", type=int)
+        p.set_defaults(func=lambda a, demo=demo: cmd_serve(a, demo=demo))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DatabaseError, MigrationError) as exc:
+        print(f"kanta: {exc}", file=sys.stderr)
+        return 1
+    except KantaError as exc:
+        print(f"kanta: {error_text(exc, 'en')} ({exc.code})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

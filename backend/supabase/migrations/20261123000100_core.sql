@@ -1,0 +1,317 @@
+-- Kanta core: the private schema, the error convention, businesses, staff and members.
+-- Tables live in `kanta`; the API is `public` functions. Every write is a SECURITY DEFINER
+-- function with an empty search_path and its permission check at the top.
+
+-- =============================================================================================
+-- Section - Schema
+-- =============================================================================================
+create schema if not exists kanta;
+-- authenticated may read kanta's tables only through the RLS policies below (Supabase Realtime
+-- needs SELECT to deliver row changes); anon sees nothing.
+grant usage on schema kanta to authenticated, service_role;
+revoke all on schema kanta from anon, public;
+
+-- =============================================================================================
+-- Section - Errors
+-- Every refusal is `raise ... using message = <stable code>` with a SQLSTATE of our own class:
+--   KA403 forbidden, KA404 not found, KA409 conflict, KA422 invalid input.
+-- The transports turn these into typed errors; shared/i18n.py translates the code.
+-- =============================================================================================
+create or replace function kanta.fail(p_code text, p_kind text default 'invalid', p_detail text default null)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception using
+    message = p_code,
+    errcode = case p_kind
+      when 'forbidden' then 'KA403'
+      when 'not_found' then 'KA404'
+      when 'conflict' then 'KA409'
+      else 'KA422'
+    end,
+    detail = coalesce(p_detail, '');
+end
+$$;
+
+create or replace function kanta.require_user()
+returns uuid
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+begin
+  if v_uid is null then
+    perform kanta.fail('not_signed_in', 'forbidden');
+  end if;
+  return v_uid;
+end
+$$;
+
+-- =============================================================================================
+-- Section - Live updates
+-- Payloads carry ids only: a listener re-reads through the API, so RLS decides what it sees.
+-- Locally LISTEN/NOTIFY carries them; on hosted Supabase, Realtime broadcast does too.
+-- =============================================================================================
+create or replace function kanta.notify(p_topic text, p_event text, p_payload jsonb default '{}'::jsonb)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform pg_notify('kanta', jsonb_build_object('topic', p_topic, 'event', p_event, 'payload', p_payload)::text);
+  if to_regprocedure('realtime.send(jsonb,text,text,boolean)') is not null then
+    execute 'select realtime.send($1, $2, $3, true)' using p_payload, p_event, p_topic;
+  end if;
+end
+$$;
+
+-- =============================================================================================
+-- Section - Businesses
+-- =============================================================================================
+create table if not exists kanta.businesses (
+  id uuid primary key default gen_random_uuid(),
+  slug text not null unique,
+  name text not null,
+  timezone text not null default 'Europe/Helsinki',
+  currency text not null default 'EUR',
+  color text not null default '#6B4F3A',
+  created_by uuid not null references auth.users (id),
+  created_at timestamptz not null default now(),
+  constraint businesses_slug_format check (slug ~ '^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$'),
+  constraint businesses_name_length check (length(btrim(name)) between 1 and 80),
+  constraint businesses_currency_format check (currency ~ '^[A-Z]{3}$'),
+  constraint businesses_color_format check (color ~ '^#[0-9A-Fa-f]{6}$')
+);
+
+-- =============================================================================================
+-- Section - Staff
+-- =============================================================================================
+create table if not exists kanta.staff (
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  role text not null,
+  created_at timestamptz not null default now(),
+  primary key (business_id, user_id),
+  constraint staff_role check (role in ('owner', 'staff'))
+);
+create index if not exists staff_user_idx on kanta.staff (user_id);
+
+-- The one authorisation predicate. An owner is also staff. The service role (the trusted
+-- server side: CLI, automations) acts as owner everywhere.
+create or replace function kanta.is_staff(p_business_id uuid, p_role text default 'staff')
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(auth.role() = 'service_role', false) or exists (
+    select 1
+    from kanta.staff s
+    where s.business_id = p_business_id
+      and s.user_id = auth.uid()
+      and (p_role = 'staff' or s.role = p_role)
+  )
+$$;
+
+-- =============================================================================================
+-- Section - Members
+-- =============================================================================================
+create table if not exists kanta.members (
+  id uuid primary key default gen_random_uuid(),
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  user_id uuid references auth.users (id) on delete set null,
+  display_name text,
+  joined_at timestamptz not null default now(),
+  unique (business_id, user_id),
+  constraint members_display_name_length check (display_name is null or length(display_name) <= 80)
+);
+create index if not exists members_user_idx on kanta.members (user_id);
+
+-- =============================================================================================
+-- Section - RLS Policies
+-- =============================================================================================
+alter table kanta.businesses enable row level security;
+alter table kanta.staff enable row level security;
+alter table kanta.members enable row level security;
+
+revoke all on all tables in schema kanta from anon, authenticated, public;
+grant select on kanta.businesses, kanta.staff, kanta.members to authenticated;
+
+drop policy if exists "Businesses are viewable by their staff and members" on kanta.businesses;
+create policy "Businesses are viewable by their staff and members" on kanta.businesses
+  for select to authenticated
+  using (
+    kanta.is_staff(id)
+    or exists (select 1 from kanta.members m where m.business_id = id and m.user_id = auth.uid())
+  );
+
+drop policy if exists "Staff rows are viewable by the business's staff" on kanta.staff;
+create policy "Staff rows are viewable by the business's staff" on kanta.staff
+  for select to authenticated
+  using (kanta.is_staff(business_id));
+
+drop policy if exists "Members are viewable by themselves and the business's staff" on kanta.members;
+create policy "Members are viewable by themselves and the business's staff" on kanta.members
+  for select to authenticated
+  using (user_id = auth.uid() or kanta.is_staff(business_id));
+
+-- =============================================================================================
+-- Section - Public functions
+-- =============================================================================================
+
+-- Anyone signed in may open a business; they become its owner.
+create or replace function public.create_business(
+  p_name text,
+  p_slug text,
+  p_timezone text default 'Europe/Helsinki',
+  p_currency text default 'EUR'
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := kanta.require_user();
+  v_business kanta.businesses;
+begin
+  if p_name is null or length(btrim(p_name)) not between 1 and 80 then
+    perform kanta.fail('invalid_business_name');
+  end if;
+  if p_slug is null or p_slug !~ '^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$' then
+    perform kanta.fail('invalid_slug');
+  end if;
+  if p_timezone is null or not exists (select 1 from pg_catalog.pg_timezone_names where name = p_timezone) then
+    perform kanta.fail('invalid_timezone');
+  end if;
+  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    perform kanta.fail('invalid_currency');
+  end if;
+  if exists (select 1 from kanta.businesses where slug = p_slug) then
+    perform kanta.fail('slug_taken', 'conflict');
+  end if;
+
+  insert into kanta.businesses (slug, name, timezone, currency, created_by)
+  values (p_slug, btrim(p_name), p_timezone, p_currency, v_uid)
+  returning * into v_business;
+  insert into kanta.staff (business_id, user_id, role) values (v_business.id, v_uid, 'owner');
+
+  return jsonb_build_object(
+    'id', v_business.id, 'slug', v_business.slug, 'name', v_business.name,
+    'timezone', v_business.timezone, 'currency', v_business.currency, 'role', 'owner'
+  );
+end
+$$;
+revoke execute on function public.create_business(text, text, text, text) from public, anon;
+grant execute on function public.create_business(text, text, text, text) to authenticated, service_role;
+
+-- The owner adds an existing user as staff or co-owner (or changes their role).
+create or replace function public.add_staff(p_business_id uuid, p_email text, p_role text default 'staff')
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_user_id uuid;
+begin
+  if not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
+  end if;
+  if p_role is null or p_role not in ('owner', 'staff') then
+    perform kanta.fail('invalid_role');
+  end if;
+  select id into v_user_id from auth.users where lower(email) = lower(btrim(p_email));
+  if v_user_id is null then
+    perform kanta.fail('user_not_found', 'not_found');
+  end if;
+
+  insert into kanta.staff (business_id, user_id, role)
+  values (p_business_id, v_user_id, p_role)
+  on conflict (business_id, user_id) do update set role = excluded.role;
+
+  return jsonb_build_object('business_id', p_business_id, 'user_id', v_user_id, 'role', p_role);
+end
+$$;
+revoke execute on function public.add_staff(uuid, text, text) from public, anon;
+grant execute on function public.add_staff(uuid, text, text) to authenticated, service_role;
+
+-- A customer joins a business's program. Joining twice returns the same card.
+create or replace function public.join_business(p_slug text, p_display_name text default null)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := kanta.require_user();
+  v_business kanta.businesses;
+  v_member kanta.members;
+  v_new boolean := false;
+begin
+  select * into v_business from kanta.businesses where slug = p_slug;
+  if v_business.id is null then
+    perform kanta.fail('business_not_found', 'not_found');
+  end if;
+  if p_display_name is not null and length(p_display_name) > 80 then
+    perform kanta.fail('invalid_display_name');
+  end if;
+
+  insert into kanta.members (business_id, user_id, display_name)
+  values (v_business.id, v_uid, nullif(btrim(p_display_name), ''))
+  on conflict (business_id, user_id) do nothing
+  returning * into v_member;
+  if v_member.id is null then
+    select * into v_member from kanta.members where business_id = v_business.id and user_id = v_uid;
+  else
+    v_new := true;
+    perform kanta.notify('business:' || v_business.id, 'member_joined', jsonb_build_object('member_id', v_member.id));
+  end if;
+
+  return jsonb_build_object(
+    'member_id', v_member.id, 'business_id', v_business.id, 'business_name', v_business.name,
+    'joined_at', v_member.joined_at, 'new', v_new
+  );
+end
+$$;
+revoke execute on function public.join_business(text, text) from public, anon;
+grant execute on function public.join_business(text, text) to authenticated, service_role;
+
+-- The signed-in customer's cards, one per business joined.
+create or replace function public.my_wallet()
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := kanta.require_user();
+begin
+  return coalesce((
+    select jsonb_agg(jsonb_build_object(
+      'member_id', m.id,
+      'business_id', b.id,
+      'business_name', b.name,
+      'business_slug', b.slug,
+      'color', b.color,
+      'joined_at', m.joined_at
+    ) order by m.joined_at)
+    from kanta.members m
+    join kanta.businesses b on b.id = m.business_id
+    where m.user_id = v_uid
+  ), '[]'::jsonb);
+end
+$$;
+revoke execute on function public.my_wallet() from public, anon;
+grant execute on function public.my_wallet() to authenticated, service_role;
+
+-- Internal helpers are never part of the API.
+revoke execute on all functions in schema kanta from public, anon, authenticated;
+grant execute on function kanta.is_staff(uuid, text) to authenticated;

@@ -1,0 +1,1 @@
+"""Adapters behind the Transport port: PostgresTransport (embedded or any Postgres) and SupabaseTransport."""

@@ -1,0 +1,88 @@
+"""Finnish and English texts, including the message for every stable error code."""
+
+from __future__ import annotations
+
+from shared.errors import KantaError
+
+LANGUAGES = ("fi", "en")
+DEFAULT_LANGUAGE = "fi"
+
+# code -> {language: text}. Every code the SQL raises must be here (a test checks it).
+ERRORS: dict[str, dict[str, str]] = {
+    "unexpected_error": {"fi": "Jokin meni pieleen. Yritä uudelleen.", "en": "Something went wrong. Please try again."},
+    "permission_denied": {"fi": "Sinulla ei ole oikeutta tähän.", "en": "You are not allowed to do that."},
+    "invalid_input": {"fi": "Tarkista syöttämäsi tiedot.", "en": "Please check what you entered."},
+    "not_found": {"fi": "Ei löytynyt.", "en": "Not found."},
+    "conflict": {
+        "fi": "Tämä on jo tehty tai ristiriidassa toisen muutoksen kanssa.",
+        "en": "This was already done or clashes with another change.",
+    },
+    "unavailable": {
+        "fi": "Yhteys palvelimeen katkesi. Yritä hetken päästä uudelleen.",
+        "en": "Cannot reach the server. Please try again in a moment.",
+    },
+    "not_signed_in": {"fi": "Kirjaudu ensin sisään.", "en": "Please sign in first."},
+    "invalid_credentials": {"fi": "Väärä sähköposti tai salasana.", "en": "Wrong e-mail or password."},
+    "invalid_email": {"fi": "Sähköpostiosoite ei kelpaa.", "en": "That e-mail address is not valid."},
+    "weak_password": {
+        "fi": "Salasanassa pitää olla vähintään 8 merkkiä.",
+        "en": "The password needs at least 8 characters.",
+    },
+    "email_taken": {"fi": "Tällä sähköpostilla on jo tili.", "en": "An account with this e-mail already exists."},
+    "invalid_otp": {"fi": "Koodi on väärä tai vanhentunut.", "en": "The code is wrong or has expired."},
+    "owner_only": {"fi": "Vain omistaja voi tehdä tämän.", "en": "Only the owner can do this."},
+    "staff_only": {"fi": "Vain henkilökunta voi tehdä tämän.", "en": "Only staff can do this."},
+    "invalid_business_name": {
+        "fi": "Yrityksen nimessä pitää olla 1–80 merkkiä.",
+        "en": "The business name needs 1–80 characters.",
+    },
+    "invalid_slug": {
+        "fi": "Osoitetunnuksessa saa olla vain pieniä kirjaimia, numeroita ja viivoja (3–40 merkkiä).",
+        "en": "The web name may hold only lower-case letters, digits and dashes (3–40 characters).",
+    },
+    "invalid_timezone": {"fi": "Tuntematon aikavyöhyke.", "en": "Unknown time zone."},
+    "invalid_currency": {
+        "fi": "Valuutan pitää olla kolmikirjaiminen koodi, esim. EUR.",
+        "en": "The currency must be a three-letter code such as EUR.",
+    },
+    "slug_taken": {"fi": "Tämä osoitetunnus on jo käytössä.", "en": "This web name is already taken."},
+    "invalid_role": {"fi": "Roolin pitää olla omistaja tai henkilökunta.", "en": "The role must be owner or staff."},
+    "user_not_found": {
+        "fi": "Käyttäjää ei löytynyt. Pyydä häntä ensin luomaan tili.",
+        "en": "No such user. Ask them to create an account first.",
+    },
+    "business_not_found": {"fi": "Yritystä ei löytynyt.", "en": "Business not found."},
+    "invalid_display_name": {
+        "fi": "Nimessä saa olla enintään 80 merkkiä.",
+        "en": "The name may have at most 80 characters.",
+    },
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "app_title": {"fi": "Kanta", "en": "Kanta"},
+    "tagline": {"fi": "Kanta-asiakkaan lompakko", "en": "The regular customer's wallet"},
+    "db_status": {"fi": "Tietokanta", "en": "Database"},
+    "db_ok": {"fi": "käynnissä", "en": "running"},
+    "coming_soon": {
+        "fi": "Kortit ja kassanäkymä tulevat tähän pian.",
+        "en": "Cards and the counter screen arrive here soon.",
+    },
+    "language": {"fi": "Kieli", "en": "Language"},
+}
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    entry = TEXTS.get(key) or ERRORS.get(key)
+    if entry is None:
+        return key
+    return entry.get(lang) or entry["en"]
+
+
+def error_text(error: KantaError | str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The message to show for an error; an unknown code falls back to its class's generic one."""
+    code = error if isinstance(error, str) else error.code
+    entry = ERRORS.get(code)
+    if entry is None and isinstance(error, KantaError):
+        entry = ERRORS.get(type(error).default_code)
+    entry = entry or ERRORS["unexpected_error"]
+    return entry.get(lang) or entry["en"]

@@ -1,0 +1,140 @@
+"""Test harness: one embedded cluster per pytest worker, migrations applied once to a template, a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from backend.embedded import EmbeddedPostgres
+from backend.migrate import migrate
+from backend.transport.postgres import PostgresBackend
+
+TEMPLATE = "kanta_template"
+
+
+def _scratch_root() -> Path:
+    # /dev/shm keeps the cluster in memory; the path stays short for the 108-byte socket limit.
+    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path("/tmp")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
+    return base / f"kanta-test-{worker}-{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    root = _scratch_root()
+    pg = EmbeddedPostgres(root, fast=True)
+    pg.start()
+    pg.create_database(TEMPLATE)
+    pg.bootstrap(TEMPLATE)
+    migrate(pg.conninfo(user="postgres", dbname=TEMPLATE))
+    yield pg
+    pg.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class TestDatabase:
+    """One fresh database cloned from the migrated template."""
+
+    def __init__(self, cluster: EmbeddedPostgres, name: str):
+        self.cluster, self.name = cluster, name
+
+    def conninfo(self, user: str = "supabase_admin") -> str:
+        return self.cluster.conninfo(user=user, dbname=self.name)
+
+    @property
+    def admin(self) -> str:
+        return self.conninfo()
+
+    @property
+    def authenticator(self) -> str:
+        return self.conninfo("authenticator")
+
+
+@pytest.fixture
+def db(cluster):
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    cluster.create_database(name, template=TEMPLATE)
+    yield TestDatabase(cluster, name)
+    cluster.drop_database(name)
+
+
+@pytest.fixture
+def backend(db):
+    b = PostgresBackend(db.authenticator, db.admin, min_size=1, max_size=4, bcrypt_rounds=4)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def users(backend):
+    """Make signed-in PostgresTransport sessions: users("alice@example.com")."""
+    made = []
+
+    def make(email: str, password: str = "correct horse battery"):
+        backend.auth.create_user(email, password)
+        t = backend.transport()
+        t.sign_in(email, password)
+        made.append(t)
+        return t
+
+    yield make
+
+
+class PostgresSide:
+    name = "postgres"
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def anon(self):
+        return self.backend.transport()
+
+    def user(self, email: str, password: str = "correct horse battery"):
+        self.backend.auth.create_user(email, password)
+        t = self.backend.transport()
+        t.sign_in(email, password)
+        return t
+
+
+class SupabaseSide:
+    """supabase-py against the PostgREST/GoTrue TEST DOUBLE (tests/doubles/supabase_double.py)."""
+
+    name = "supabase"
+
+    def __init__(self, double):
+        from backend.transport.supabase import SupabaseTransport
+
+        self.double, self._cls, self._made = double, SupabaseTransport, []
+
+    def anon(self):
+        t = self._cls(self.double.url, self.double.anon_key)
+        self._made.append(t)
+        return t
+
+    def user(self, email: str, password: str = "correct horse battery"):
+        self.double.auth.create_user(email, password)
+        t = self.anon()
+        t.sign_in(email, password)
+        return t
+
+    def close(self):
+        for t in self._made:
+            t.close()
+
+
+@pytest.fixture(params=["postgres", "supabase"])
+def api(request, db, backend):
+    """The same API contract through either transport."""
+    if request.param == "postgres":
+        yield PostgresSide(backend)
+        return
+    from tests.doubles.supabase_double import running_double
+
+    with running_double(db.authenticator, db.admin) as double:
+        side = SupabaseSide(double)
+        yield side
+        side.close()
