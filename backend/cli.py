@@ -231,6 +231,18 @@ def cmd_serve(args, *, demo: bool = False) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from backend.bench import run
+
+    known = ["foundation"]
+    unknown = [s for s in args.sections if s not in known]
+    if unknown:
+        print(f"kanta bench: unknown section {unknown[0]!r}; choose from {', '.join(known)}", file=sys.stderr)
+        return 2
+    run(args.sections or known, args.json)
+    return 0
+
+
 # ---- argument parsing ---------------------------------------------------------------------------
 
 
@@ -261,6 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--business", help="slug: the owner's new business, or the business a staff member joins")
     add.add_argument("--business-name")
     add.set_defaults(func=cmd_user_add)
+
+    bench = sub.add_parser("bench", help="measure and print figures (see the issues for targets)")
+    bench.add_argument("sections", nargs="*", help="foundation (default: all)")
+    bench.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    bench.set_defaults(func=cmd_bench)
 
     for name, demo in (("serve", False), ("demo", True)):
         p = sub.add_parser(name, help="serve the app" + (" with a demo café" if demo else ""))

@@ -199,6 +199,12 @@ class EmbeddedPostgres:
         if user is not None:
             for d in (self.pgdata, self.run_dir):
                 os.chown(d, user.pw_uid, user.pw_gid)
+            for parent in self.data_dir.resolve().parents:
+                if not parent.stat().st_mode & 0o001:
+                    raise DatabaseError(
+                        f"{parent} is closed to other users, so postgres (running as {user.pw_name}) "
+                        f"cannot reach {self.data_dir}; choose another --data-dir or chmod o+x {parent}"
+                    )
 
     # ---- lifecycle --------------------------------------------------------------------------
 

@@ -89,6 +89,7 @@ _PGRST: dict[str, type[KantaError]] = {
     "PGRST202": NotFound,  # function not found
     "PGRST203": InvalidInput,  # overloaded function ambiguous
     "PGRST106": NotFound,  # schema not exposed
+    "PGRST205": NotFound,  # table not found (tables are not the API)
     "PGRST100": InvalidInput,  # bad query
     "PGRST102": InvalidInput,  # bad request body
     "PGRST000": Unavailable,  # could not connect to the database

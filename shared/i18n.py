@@ -30,6 +30,7 @@ ERRORS: dict[str, dict[str, str]] = {
     },
     "email_taken": {"fi": "Tällä sähköpostilla on jo tili.", "en": "An account with this e-mail already exists."},
     "invalid_otp": {"fi": "Koodi on väärä tai vanhentunut.", "en": "The code is wrong or has expired."},
+    "not_allowed_to_listen": {"fi": "Et voi seurata tätä.", "en": "You cannot follow this."},
     "owner_only": {"fi": "Vain omistaja voi tehdä tämän.", "en": "Only the owner can do this."},
     "staff_only": {"fi": "Vain henkilökunta voi tehdä tämän.", "en": "Only staff can do this."},
     "invalid_business_name": {

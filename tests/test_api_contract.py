@@ -105,3 +105,29 @@ def test_wrong_password_is_refused(api):
         t.sign_in("a@example.com", "wrong password")
     assert err.value.code == "invalid_credentials"
     assert t.user is None
+
+
+def test_staff_see_a_new_member_live_and_customers_may_not_listen(api):
+    import threading
+
+    owner = api.user("owner@cafe.example")
+    biz = owner.rpc("create_business", {"p_name": "Café Aalto", "p_slug": "cafe-aalto"})
+    arrived, got = threading.Event(), []
+
+    def on_event(event):
+        got.append(event)
+        arrived.set()
+
+    sub = owner.subscribe(f"business:{biz['id']}", on_event)
+    customer = api.user("a@example.com")
+    card = customer.rpc("join_business", {"p_slug": "cafe-aalto"})
+    assert arrived.wait(5), "no live event within 5 s"
+    assert got[0]["event"] == "member_joined"
+    assert got[0]["payload"] == {"member_id": card["member_id"]}
+    sub.close()
+
+    with pytest.raises(PermissionDenied) as err:
+        customer.subscribe(f"business:{biz['id']}", on_event)
+    assert err.value.code in ("not_allowed_to_listen", "permission_denied")
+    mine = customer.subscribe(f"member:{card['member_id']}", on_event)  # their own card: allowed
+    mine.close()

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from backend.auth_local import LocalAuth
 from backend.transport.base import Callback, Subscription, Transport, User, as_text, check_call
-from shared.errors import KantaError, Unavailable, from_sqlstate
+from shared.errors import KantaError, PermissionDenied, Unavailable, from_sqlstate
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,15 @@ class PostgresTransport(Transport):
         self.user = None
 
     def subscribe(self, topic: str, callback: Callback) -> Subscription:
+        # The same rule Supabase Realtime applies to private channels: kanta.can_listen.
+        try:
+            with self.backend.pool.connection() as conn:
+                begin_request(conn, claims_for(self.user))
+                allowed = conn.execute("select kanta.can_listen(%s)", (topic,)).fetchone()[0]
+        except Exception as exc:
+            raise translate(exc) from exc
+        if not allowed:
+            raise PermissionDenied("not_allowed_to_listen")
         return self.backend.listener().add(topic, callback)
 
 

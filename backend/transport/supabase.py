@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from postgrest.exceptions import APIError
+from realtime.types import RealtimeSubscribeStates
 from supabase import Client, ClientOptions, create_client
 from supabase_auth.errors import AuthApiError, AuthError
 
@@ -137,14 +138,21 @@ class _RealtimeThread:
             def on_broadcast(message: dict) -> None:
                 callback({"topic": topic, "event": message.get("event"), "payload": message.get("payload", {})})
 
+            states: list = []
             channel.on_broadcast("*", on_broadcast)
-            await channel.subscribe()
-            return channel
+            await channel.subscribe(lambda state, _err: states.append(state))
+            return channel, states
 
         try:
-            return _RealtimeSubscription(self, self.run(join()))
+            channel, states = self.run(join())
         except Exception as exc:
             raise Unavailable(None, "realtime") from exc
+        if RealtimeSubscribeStates.SUBSCRIBED not in states:
+            self.run(self.client.remove_channel(channel))
+            if RealtimeSubscribeStates.CHANNEL_ERROR in states:
+                raise PermissionDenied("not_allowed_to_listen")
+            raise Unavailable(None, "realtime")
+        return _RealtimeSubscription(self, channel)
 
     def stop(self) -> None:
         try:

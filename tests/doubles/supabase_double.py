@@ -1,14 +1,18 @@
-"""TEST DOUBLE for hosted Supabase's HTTP services (PostgREST rpc and a GoTrue subset).
+"""TEST DOUBLE for hosted Supabase's services: PostgREST rpc, a GoTrue subset, and the Realtime websocket.
 
 No PostgREST or GoTrue binary exists on this machine and Docker does not run, so supabase-py
 talks to this small stand-in. It does per request what PostgREST does: check the JWT, open one
 transaction, set the role and claims locally, call the SQL function, map errors to PostgREST's
-JSON shape. Everything behind it is the real embedded Postgres with the real migrations.
+JSON shape. Its Realtime speaks Phoenix channels (vsn 1.0.0) as realtime-py expects: a private
+channel's join is authorised by `kanta.can_listen` run as the user (the rule the hosted policy on
+realtime.messages applies), and broadcasts come from the database's NOTIFY feed. Everything
+behind it is the real embedded Postgres with the real migrations.
 Only our own project's tests use it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import secrets
@@ -24,7 +28,8 @@ from psycopg import sql
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from backend.auth_local import LocalAuth
 from backend.transport.base import as_text
@@ -66,8 +71,13 @@ class SupabaseDouble:
                 Route("/auth/v1/otp", self.otp, methods=["POST"]),
                 Route("/auth/v1/verify", self.verify, methods=["POST"]),
                 Route("/auth/v1/logout", self.logout, methods=["POST"]),
+                WebSocketRoute("/realtime/v1/websocket", self.realtime),
             ]
         )
+        # Realtime: live sockets and the channels each has joined (topic -> join_ref).
+        self.sockets: dict[WebSocket, dict[str, str]] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._feed_stop = threading.Event()
         self._server: uvicorn.Server | None = None
         self.url = ""
 
@@ -84,9 +94,15 @@ class SupabaseDouble:
                 break
             time.sleep(0.01)
         self.url = f"http://127.0.0.1:{port}"
+        self._feed_ready = threading.Event()
+        self._feed_thread = threading.Thread(target=self._feed, daemon=True)
+        self._feed_thread.start()
+        self._feed_ready.wait(5)
         return self
 
     def stop(self) -> None:
+        self._feed_stop.set()
+        self._feed_thread.join(5)
         if self._server:
             self._server.should_exit = True
 
@@ -229,6 +245,86 @@ class SupabaseDouble:
 
     async def logout(self, request: Request) -> Response:
         return Response(status_code=204)
+
+    # ---- Realtime ---------------------------------------------------------------------------
+
+    def _may_listen(self, token: str | None, topic: str) -> bool:
+        try:
+            claims = jwt.decode(token or "", self.jwt_secret, algorithms=["HS256"], options={"verify_aud": False})
+        except jwt.PyJWTError:
+            return False
+        try:
+            with psycopg.connect(self.conninfo) as conn:
+                begin_request(conn, claims)
+                return bool(conn.execute("select kanta.can_listen(%s)", (topic,)).fetchone()[0])
+        except psycopg.Error:
+            return False
+
+    async def realtime(self, ws: WebSocket) -> None:
+        if ws.query_params.get("apikey") not in (self.anon_key, self.service_key):
+            await ws.close(code=4001)
+            return
+        await ws.accept()
+        self.loop = asyncio.get_running_loop()
+        joined: dict[str, str] = {}
+        self.sockets[ws] = joined
+        token = ws.query_params.get("apikey")
+        try:
+            while True:
+                msg = json.loads(await ws.receive_text())
+                topic, event, ref = msg.get("topic", ""), msg.get("event"), msg.get("ref")
+                payload = msg.get("payload") or {}
+                reply = {"status": "ok", "response": {}}
+                if event == "phx_join":
+                    token = payload.get("access_token") or token
+                    name = topic.removeprefix("realtime:")
+                    private = (payload.get("config") or {}).get("private", False)
+                    allowed = await asyncio.to_thread(self._may_listen, token, name) if private else False
+                    if allowed:
+                        joined[name] = msg.get("join_ref") or ref
+                        reply = {"status": "ok", "response": {"postgres_changes": []}}
+                    else:
+                        reply = {"status": "error", "response": {"reason": "Unauthorized: you do not have permissions"}}
+                elif event == "phx_leave":
+                    joined.pop(topic.removeprefix("realtime:"), None)
+                elif event == "access_token":
+                    token = payload.get("access_token") or token
+                    continue
+                await ws.send_text(
+                    json.dumps(
+                        {
+                            "topic": topic,
+                            "event": "phx_reply",
+                            "payload": reply,
+                            "ref": ref,
+                            "join_ref": msg.get("join_ref"),
+                        }
+                    )
+                )
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            self.sockets.pop(ws, None)
+
+    def _feed(self) -> None:
+        """The database's NOTIFY feed, forwarded to every socket that joined the topic."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute("listen kanta")
+            self._feed_ready.set()
+            while not self._feed_stop.is_set():
+                for note in conn.notifies(timeout=0.2):
+                    event = json.loads(note.payload)
+                    frame = json.dumps(
+                        {
+                            "topic": f"realtime:{event['topic']}",
+                            "event": "broadcast",
+                            "ref": None,
+                            "payload": {"type": "broadcast", "event": event["event"], "payload": event["payload"]},
+                        }
+                    )
+                    for ws, joined in list(self.sockets.items()):
+                        if event["topic"] in joined and self.loop:
+                            asyncio.run_coroutine_threadsafe(ws.send_text(frame), self.loop)
 
 
 @contextlib.contextmanager

@@ -312,6 +312,54 @@ $$;
 revoke execute on function public.my_wallet() from public, anon;
 grant execute on function public.my_wallet() to authenticated, service_role;
 
+-- =============================================================================================
+-- Section - Live topics
+-- Who may listen to a topic: staff to "business:<id>", a member (or the staff) to "member:<id>".
+-- Checked by the local live feed before it subscribes, and on hosted Supabase by Realtime through
+-- the policy on realtime.messages below.
+-- =============================================================================================
+create or replace function kanta.can_listen(p_topic text)
+returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_kind text := split_part(p_topic, ':', 1);
+  v_id uuid;
+begin
+  if auth.uid() is null and coalesce(auth.role(), '') <> 'service_role' then
+    return false;
+  end if;
+  begin
+    v_id := split_part(p_topic, ':', 2)::uuid;
+  exception when invalid_text_representation then
+    return false;
+  end;
+  if v_kind = 'business' then
+    return kanta.is_staff(v_id);
+  elsif v_kind = 'member' then
+    return exists (
+      select 1 from kanta.members m
+      where m.id = v_id and (m.user_id = auth.uid() or kanta.is_staff(m.business_id))
+    );
+  end if;
+  return false;
+end
+$$;
+
+do $$
+begin
+  if to_regclass('realtime.messages') is not null then
+    execute 'drop policy if exists "Kanta topics are readable by those allowed to listen" on realtime.messages';
+    execute 'create policy "Kanta topics are readable by those allowed to listen" on realtime.messages'
+      ' for select to authenticated using (kanta.can_listen(realtime.topic()))';
+  end if;
+end
+$$;
+
 -- Internal helpers are never part of the API.
 revoke execute on all functions in schema kanta from public, anon, authenticated;
 grant execute on function kanta.is_staff(uuid, text) to authenticated;
+grant execute on function kanta.can_listen(text) to authenticated;

@@ -1,0 +1,100 @@
+"""Fake-session harness: a real flet Session on a connection that records instead of sending.
+
+Uses flet internals (Session, Connection), which is why flet is pinned exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import flet as ft
+import msgpack
+from flet.controls.base_control import BaseControl
+from flet.controls.context import _context_page, context
+from flet.messaging.connection import Connection
+from flet.messaging.protocol import configure_encode_object_for_msgpack
+from flet.messaging.session import Session
+from flet.pubsub.pubsub_hub import PubSubHub
+
+_ENCODE = configure_encode_object_for_msgpack(BaseControl)
+
+
+class RecordingConnection(Connection):
+    """Serialises every message exactly as flet_web does; flet takes its diff snapshots while encoding."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        super().__init__()
+        self.loop = loop
+        self.executor = ThreadPoolExecutor(max_workers=2)
+        self.pubsubhub = PubSubHub(loop=loop, executor=self.executor)
+        self.sent: list = []
+
+    def send_message(self, message) -> None:
+        self.sent.append(msgpack.packb([message.action, message.body], default=_ENCODE))
+
+    def register(self, page_patch) -> None:
+        self.sent.append(msgpack.packb(page_patch, default=_ENCODE))
+
+
+class FakeSession:
+    """Run `main(page)` in a session, then fire events at controls as the browser would."""
+
+    def __init__(self, main, *, width: float = 400, height: float = 800):
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.conn = RecordingConnection(self.loop)
+        self.session = Session(self.conn)
+        self.page: ft.Page = self.session.page
+        self.session.apply_page_patch({"width": width, "height": height, "route": "/"})
+        self.loop.run_until_complete(self._start(main))
+        self.settle()
+
+    def settle(self) -> None:
+        """Let flet's update scheduler send what the last step changed."""
+        self.loop.run_until_complete(asyncio.sleep(0.02))
+
+    async def _start(self, main) -> None:
+        # The steps flet_web's FletApp takes for a new client: register (which sends and
+        # indexes the page), then run main inside the loop, then flush updates.
+        self.session.start_updates_scheduler()
+        self.conn.register(self.session.get_page_patch())
+        _context_page.set(self.page)
+        context.reset_auto_update()
+        result = main(self.page)
+        if asyncio.iscoroutine(result):
+            await result
+        await self.session.after_event(self.page)
+
+    def fire(self, control: ft.Control, event: str, data=None, *, patch: dict | None = None) -> None:
+        """As the browser does: first patch the properties the user changed, then send the event."""
+        if patch:
+            self.session.apply_patch(control._i, patch)
+        self.loop.run_until_complete(self.session.dispatch_event(control._i, event, data))
+        self.settle()
+
+    def find(self, predicate) -> list[ft.Control]:
+        """Every control under the page (depth first) for which predicate(control) holds."""
+        found, stack = [], list(self.page.controls)
+        while stack:
+            c = stack.pop(0)
+            if predicate(c):
+                found.append(c)
+            for attr in ("content", "controls", "segments", "label", "actions", "title"):
+                child = getattr(c, attr, None)
+                if isinstance(child, list):
+                    stack.extend(x for x in child if isinstance(x, ft.BaseControl))
+                elif isinstance(child, ft.BaseControl):
+                    stack.append(child)
+        return found
+
+    def texts(self) -> list[str]:
+        return [c.value for c in self.find(lambda c: isinstance(c, ft.Text)) if c.value]
+
+    def close(self) -> None:
+        async def _close():
+            self.session.close()
+
+        self.loop.run_until_complete(_close())
+        self.conn.executor.shutdown(wait=False)
+        self.loop.close()
