@@ -23,5 +23,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check backend shared mobile tests
 	$(BIN)/ruff format --check backend shared mobile tests
 
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info

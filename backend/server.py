@@ -9,12 +9,35 @@ from starlette.responses import JSONResponse
 
 from backend.transport.base import Transport
 
+# Everything the app needs is served from here: flet-web's bundle still names a CDN for the Rive
+# runtime even with no_cdn, so the browser is told to fetch from this origin only.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval' blob:",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self' blob: data:",
+        "worker-src 'self' blob:",
+        "frame-ancestors 'none'",
+    ]
+)
+
 
 def build_app(new_transport: Callable[[], Transport], *, describe: Callable[[], dict] | None = None):
     """`new_transport()` gives each browser session its own signed-out transport."""
     from mobile.main import make_main
 
     app = flet_fastapi.FastAPI()
+
+    @app.middleware("http")
+    async def security_headers(request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        return response
 
     @app.get("/healthz")
     def healthz():
