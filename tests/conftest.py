@@ -14,6 +14,36 @@ from backend.migrate import migrate
 from backend.transport.postgres import PostgresBackend
 
 TEMPLATE = "kanta_template"
+SCRATCH_PREFIXES = ("kanta-test-", "kanta-emb-", "kanta-demo-", "kanta-web-", "kanta-bench-")
+
+
+def pytest_sessionstart(session):
+    """Reap clusters that a killed test run left behind (postgres outlives a kill -9)."""
+    for base in (Path("/dev/shm"), Path("/tmp")):
+        if not base.is_dir():
+            continue
+        for path in base.iterdir():
+            if not path.name.startswith(SCRATCH_PREFIXES):
+                continue
+            pid = path.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            for data_dir in (path, path / "db"):
+                if (data_dir / "pgdata").exists():
+                    pg = EmbeddedPostgres(data_dir)
+                    if pid.isdigit() or pg.reap_stale() or not (pg.state and pg.state.owner_pid):
+                        pg.stop()
+            if (
+                not (path / "db" / "pgdata" / "postmaster.pid").exists()
+                and not (path / "pgdata" / "postmaster.pid").exists()
+            ):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    from backend.embedded import _pid_alive
+
+    return _pid_alive(pid)
 
 
 def _scratch_root() -> Path:

@@ -110,5 +110,13 @@ def test_cli_status_url_stop(pg):
     assert added.returncode == 0, added.stderr
     dup = run("user", "add", "--email", "owner@cafe.example", "--password", "long enough pw")
     assert dup.returncode == 1 and "email_taken" in dup.stderr
+    refused = run("db", "reset")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert pg.running()
+    reset = run("db", "reset", "--yes")
+    assert reset.returncode == 0, reset.stderr
+    with psycopg.connect(pg.conninfo()) as conn:
+        assert conn.execute("select count(*) from auth.users").fetchone()[0] == 0
+        assert conn.execute("select count(*) from supabase_migrations.schema_migrations").fetchone()[0] >= 1
     assert run("db", "stop").returncode == 0
     assert not pg.running()
