@@ -57,6 +57,79 @@ ERRORS: dict[str, dict[str, str]] = {
         "fi": "Nimessä saa olla enintään 80 merkkiä.",
         "en": "The name may have at most 80 characters.",
     },
+    "invalid_settings": {
+        "fi": "Asetukset puuttuvat tai ovat väärässä muodossa.",
+        "en": "The settings are missing or malformed.",
+    },
+    "unknown_setting": {"fi": "Tuntematon asetus.", "en": "Unknown setting."},
+    "setting_out_of_range": {
+        "fi": "Asetuksen arvo on sallitun alueen ulkopuolella.",
+        "en": "A setting is outside its allowed range.",
+    },
+    "setting_not_a_number": {"fi": "Asetuksen arvon pitää olla numero.", "en": "A setting must be a number."},
+    "invalid_tiers": {
+        "fi": "Tasot eivät kelpaa: nimet eri, rajat nousevat nollasta, kerroin 1–5.",
+        "en": "The tiers are not valid: distinct names, thresholds rising from 0, multipliers 1–5.",
+    },
+    "invalid_rewards": {
+        "fi": "Palkinnoilla pitää olla nimi ja pistehinta.",
+        "en": "Each reward needs a name and a points price.",
+    },
+    "invalid_page_size": {"fi": "Sivun koko ei kelpaa.", "en": "Invalid page size."},
+    "invalid_idempotency_key": {
+        "fi": "Tapahtumatunniste puuttuu tai ei kelpaa.",
+        "en": "The operation key is missing or invalid.",
+    },
+    "idempotency_key_reused": {
+        "fi": "Tapahtumatunniste on jo käytetty toiseen toimintoon.",
+        "en": "This operation key was already used for something else.",
+    },
+    "ledger_is_append_only": {"fi": "Tapahtumahistoriaa ei voi muuttaa.", "en": "The history cannot be changed."},
+    "ledger_mismatch": {
+        "fi": "Saldot eivät täsmää tapahtumiin; mitään ei tallennettu.",
+        "en": "Balances would not match the history; nothing was saved.",
+    },
+    "member_not_found": {"fi": "Jäsentä ei löytynyt.", "en": "Member not found."},
+    "invalid_code": {
+        "fi": "Koodia ei tunnistettu. Skannaa QR-koodi tai syötä jäsennumero.",
+        "en": "Code not recognised. Scan the QR code or type the member number.",
+    },
+    "token_unknown": {
+        "fi": "Tuntematon QR-koodi. Pyydä asiakasta avaamaan koodi uudelleen.",
+        "en": "Unknown QR code. Ask the customer to open their code again.",
+    },
+    "token_wrong_business": {
+        "fi": "Tämä QR-koodi on toisen yrityksen kortista.",
+        "en": "This QR code belongs to another business's card.",
+    },
+    "token_used": {
+        "fi": "Tämä QR-koodi on jo käytetty. Pyydä asiakkaalta uusi koodi.",
+        "en": "This QR code was already used. Ask the customer for a fresh one.",
+    },
+    "token_expired": {
+        "fi": "QR-koodi on vanhentunut. Pyydä asiakkaalta uusi koodi.",
+        "en": "This QR code has expired. Ask the customer for a fresh one.",
+    },
+    "member_number_needs_confirmation": {
+        "fi": "Vahvista, että jäsennumero kuuluu asiakkaalle.",
+        "en": "Confirm that the member number belongs to this customer.",
+    },
+    "invalid_amount": {
+        "fi": "Summan pitää olla 0,01–1 000 000 €.",
+        "en": "The amount must be between 0.01 and 1,000,000.",
+    },
+    "velocity_limit": {
+        "fi": "Liian monta ostosta tai leimaa liian nopeasti. Omistaja voi ohittaa rajan.",
+        "en": "Too many purchases or stamps too quickly. The owner can override the limit.",
+    },
+    "voucher_not_found": {"fi": "Kuponkia ei löytynyt.", "en": "Voucher not found."},
+    "voucher_already_redeemed": {"fi": "Kuponki on jo käytetty.", "en": "This voucher was already redeemed."},
+    "voucher_void": {"fi": "Kuponki on mitätöity.", "en": "This voucher has been cancelled."},
+    "voucher_expired": {"fi": "Kuponki on vanhentunut.", "en": "This voucher has expired."},
+    "reward_not_found": {"fi": "Palkintoa ei löytynyt.", "en": "Reward not found."},
+    "insufficient_points": {"fi": "Pisteet eivät riitä.", "en": "Not enough points."},
+    "purchase_not_found": {"fi": "Ostosta ei löytynyt.", "en": "Purchase not found."},
+    "already_refunded": {"fi": "Ostos on jo hyvitetty.", "en": "This purchase was already refunded."},
 }
 
 TEXTS: dict[str, dict[str, str]] = {

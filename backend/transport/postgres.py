@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 REQUEST_PREAMBLE = (
     "select set_config('role', %(role)s, true),"
     " set_config('request.jwt.claims', %(claims)s, true),"
-    " set_config('statement_timeout', %(timeout)s, true)"
+    " set_config('statement_timeout', %(timeout)s, true),"
+    " set_config('kanta.clock', %(clock)s, true)"
 )
 
 
@@ -35,12 +37,26 @@ def claims_for(user: User | None) -> dict[str, Any]:
     return {"sub": user.id, "role": user.role, "email": user.email, "aud": "authenticated"}
 
 
-def begin_request(conn: psycopg.Connection, claims: Mapping[str, Any], timeout: str = "8s") -> None:
-    """Switch an open transaction to the caller's role and claims (PostgREST's per-request step)."""
+def begin_request(
+    conn: psycopg.Connection, claims: Mapping[str, Any], timeout: str = "8s", clock: dt.datetime | None = None
+) -> None:
+    """Switch an open transaction to the caller's role and claims (PostgREST's per-request step).
+
+    `clock` pins kanta.now() for this call. Only server-side code sets it (tests, imports, the
+    seed generator); nothing a client sends can reach it.
+    """
     role = claims.get("role", "anon")
     if role not in ("anon", "authenticated", "service_role"):
         role = "anon"
-    conn.execute(REQUEST_PREAMBLE, {"role": role, "claims": json.dumps(dict(claims)), "timeout": timeout})
+    conn.execute(
+        REQUEST_PREAMBLE,
+        {
+            "role": role,
+            "claims": json.dumps(dict(claims)),
+            "timeout": timeout,
+            "clock": clock.isoformat() if clock else "",
+        },
+    )
 
 
 def translate(exc: Exception) -> KantaError:
@@ -99,6 +115,7 @@ class PostgresTransport(Transport):
     def __init__(self, backend: PostgresBackend, user: User | None = None):
         self.backend = backend
         self.user = user
+        self.clock: dt.datetime | None = None  # server-side only: see begin_request
 
     def rpc(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
         params = check_call(name, params)
@@ -107,7 +124,7 @@ class PostgresTransport(Transport):
         values = [as_text(v) for v in params.values()]
         try:
             with self.backend.pool.connection() as conn:
-                begin_request(conn, claims_for(self.user))
+                begin_request(conn, claims_for(self.user), clock=self.clock)
                 row = conn.execute(query, values).fetchone()
             return row[0] if row else None
         except Exception as exc:  # every failure leaves as a typed error, never a stack trace

@@ -52,6 +52,53 @@ end
 $$;
 
 -- =============================================================================================
+-- Section - Clock
+-- Every rule reads the time from here. Server-side code (tests, imports, the seed generator) may
+-- set `kanta.clock` inside its own transaction; API clients cannot set settings at all.
+-- =============================================================================================
+create or replace function kanta.now()
+returns timestamptz
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(nullif(current_setting('kanta.clock', true), '')::timestamptz, now())
+$$;
+
+-- =============================================================================================
+-- Section - Human-friendly numbers and codes
+-- =============================================================================================
+-- Luhn check digit of a string of digits.
+create or replace function kanta.luhn_digit(p_digits text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select ((10 - (sum(
+    case when (length(p_digits) - i) % 2 = 0
+      then (d * 2) / 10 + (d * 2) % 10
+      else d end
+  ) % 10)) % 10)::text
+  from (
+    select i, substr(p_digits, i, 1)::int as d
+    from generate_series(1, length(p_digits)) as i
+  ) x
+$$;
+
+-- A random code from an alphabet without look-alikes (no 0/O, 1/I/L).
+create or replace function kanta.random_code(p_length int)
+returns text
+language sql
+volatile
+set search_path = ''
+as $$
+  select string_agg(substr('23456789ABCDEFGHJKMNPQRSTUVWXYZ', 1 + (get_byte(b, i) % 31), 1), '' order by i)
+  from (select uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) as b) r,
+       generate_series(0, p_length - 1) as i
+$$;
+
+-- =============================================================================================
 -- Section - Live updates
 -- Payloads carry ids only: a listener re-reads through the API, so RLS decides what it sees.
 -- Locally LISTEN/NOTIFY carries them; on hosted Supabase, Realtime broadcast does too.
@@ -127,11 +174,62 @@ create table if not exists kanta.members (
   business_id uuid not null references kanta.businesses (id) on delete cascade,
   user_id uuid references auth.users (id) on delete set null,
   display_name text,
+  -- Eight digits, the last a Luhn check digit, unique per business (kanta.new_member_number).
+  member_number text not null,
   joined_at timestamptz not null default now(),
+  -- Cached from the ledger in the same transaction (kanta.apply_ledger_entry); reads are O(1).
+  stamps integer not null default 0,
+  points integer not null default 0,
+  points_debt integer not null default 0,
+  visits integer not null default 0,
+  spend_cents bigint not null default 0,
+  first_visit_at timestamptz,
+  last_visit_at timestamptz,
+  tier text,
   unique (business_id, user_id),
-  constraint members_display_name_length check (display_name is null or length(display_name) <= 80)
+  unique (business_id, member_number),
+  constraint members_display_name_length check (display_name is null or length(display_name) <= 80),
+  constraint members_stamps_not_negative check (stamps >= 0),
+  constraint members_points_not_negative check (points >= 0),
+  constraint members_debt_not_negative check (points_debt >= 0),
+  constraint members_aggregates_not_negative check (visits >= 0 and spend_cents >= 0)
 );
 create index if not exists members_user_idx on kanta.members (user_id);
+
+-- Seven random digits (not starting with 0) and a Luhn check digit, unused in the business.
+create or replace function kanta.new_member_number(p_business_id uuid)
+returns text
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_body text;
+  v_number text;
+begin
+  loop
+    v_body := (1000000 + floor(random() * 9000000))::int::text;
+    v_number := v_body || kanta.luhn_digit(v_body);
+    exit when not exists (
+      select 1 from kanta.members where business_id = p_business_id and member_number = v_number
+    );
+  end loop;
+  return v_number;
+end
+$$;
+
+-- Accepts "1234 5678", "1234-5678" or "12345678"; null unless eight digits with a valid check digit.
+create or replace function kanta.parse_member_number(p_text text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case
+    when d ~ '^[1-9][0-9]{7}$' and kanta.luhn_digit(left(d, 7)) = right(d, 1) then d
+  end
+  from (select regexp_replace(coalesce(p_text, ''), '[\s-]', '', 'g') as d) x
+$$;
 
 -- =============================================================================================
 -- Section - RLS Policies
@@ -263,8 +361,8 @@ begin
     perform kanta.fail('invalid_display_name');
   end if;
 
-  insert into kanta.members (business_id, user_id, display_name)
-  values (v_business.id, v_uid, nullif(btrim(p_display_name), ''))
+  insert into kanta.members (business_id, user_id, display_name, member_number)
+  values (v_business.id, v_uid, nullif(btrim(p_display_name), ''), kanta.new_member_number(v_business.id))
   on conflict (business_id, user_id) do nothing
   returning * into v_member;
   if v_member.id is null then
@@ -276,7 +374,7 @@ begin
 
   return jsonb_build_object(
     'member_id', v_member.id, 'business_id', v_business.id, 'business_name', v_business.name,
-    'joined_at', v_member.joined_at, 'new', v_new
+    'member_number', v_member.member_number, 'joined_at', v_member.joined_at, 'new', v_new
   );
 end
 $$;

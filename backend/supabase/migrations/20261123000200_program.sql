@@ -1,0 +1,356 @@
+-- The loyalty program of a business: stamp card, points, tiers, vouchers, velocity limits, the
+-- rewards catalogue; and the owner's audit log. `update_program` is the only way to change them.
+
+-- =============================================================================================
+-- Section - Audit log
+-- =============================================================================================
+create table if not exists kanta.audit_log (
+  id bigint generated always as identity primary key,
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  actor uuid,
+  action text not null,
+  target text,
+  detail jsonb not null default '{}'::jsonb,
+  created_at timestamptz not null default now()
+);
+create index if not exists audit_log_business_idx on kanta.audit_log (business_id, id desc);
+
+create or replace function kanta.audit(p_business_id uuid, p_action text, p_target text, p_detail jsonb)
+returns void
+language sql
+security definer
+set search_path = ''
+as $$
+  insert into kanta.audit_log (business_id, actor, action, target, detail, created_at)
+  values (p_business_id, auth.uid(), p_action, p_target, coalesce(p_detail, '{}'::jsonb), kanta.now())
+$$;
+
+-- =============================================================================================
+-- Section - Programs
+-- =============================================================================================
+create table if not exists kanta.programs (
+  business_id uuid primary key references kanta.businesses (id) on delete cascade,
+  stamps_per_card integer not null default 10,
+  stamp_reward text not null default 'Free coffee',
+  stamp_min_cents integer not null default 0,
+  stamps_per_purchase integer not null default 1,
+  points_per_euro numeric(6, 2) not null default 1,
+  -- [{"name", "min_points", "multiplier", "perks": [...]}], ascending, the first at 0 points.
+  tiers jsonb not null default '[{"name": "Bronze", "min_points": 0, "multiplier": 1.0, "perks": []}]'::jsonb,
+  tier_window_months integer not null default 12,
+  voucher_valid_days integer not null default 90,
+  stamp_cooldown_minutes integer not null default 10,
+  max_purchases_per_day integer not null default 5,
+  updated_at timestamptz not null default now(),
+  constraint programs_stamps_per_card check (stamps_per_card between 3 and 30),
+  constraint programs_stamp_reward check (length(btrim(stamp_reward)) between 1 and 80),
+  constraint programs_stamp_min check (stamp_min_cents between 0 and 100000000),
+  constraint programs_stamps_per_purchase check (stamps_per_purchase between 1 and 10),
+  constraint programs_points_per_euro check (points_per_euro between 0 and 100),
+  constraint programs_tier_window check (tier_window_months between 1 and 36),
+  constraint programs_voucher_days check (voucher_valid_days between 1 and 730),
+  constraint programs_cooldown check (stamp_cooldown_minutes between 0 and 1440),
+  constraint programs_daily_limit check (max_purchases_per_day between 1 and 100)
+);
+
+-- Every business has a program from the start.
+create or replace function kanta.create_default_program()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into kanta.programs (business_id) values (new.id) on conflict do nothing;
+  return new;
+end
+$$;
+drop trigger if exists businesses_default_program on kanta.businesses;
+create trigger businesses_default_program after insert on kanta.businesses
+  for each row execute function kanta.create_default_program();
+
+-- =============================================================================================
+-- Section - Rewards catalogue (bought with points)
+-- =============================================================================================
+create table if not exists kanta.rewards (
+  id uuid primary key default gen_random_uuid(),
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  name text not null,
+  cost_points integer not null,
+  active boolean not null default true,
+  created_at timestamptz not null default now(),
+  unique (business_id, name),
+  constraint rewards_name check (length(btrim(name)) between 1 and 80),
+  constraint rewards_cost check (cost_points between 1 and 1000000)
+);
+
+-- =============================================================================================
+-- Section - Tiers
+-- The one definition of "which tier": the highest whose threshold the points earned inside the
+-- rolling window reach.
+-- =============================================================================================
+create or replace function kanta.tier_for(p_tiers jsonb, p_points integer)
+returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select t
+  from jsonb_array_elements(p_tiers) as t
+  where (t ->> 'min_points')::int <= greatest(p_points, 0)
+  order by (t ->> 'min_points')::int desc
+  limit 1
+$$;
+
+create or replace function kanta.next_tier(p_tiers jsonb, p_points integer)
+returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select t
+  from jsonb_array_elements(p_tiers) as t
+  where (t ->> 'min_points')::int > greatest(p_points, 0)
+  order by (t ->> 'min_points')::int
+  limit 1
+$$;
+
+-- Validates a tiers array; raises invalid_tiers with what is wrong.
+create or replace function kanta.check_tiers(p_tiers jsonb)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_tier jsonb;
+  v_prev integer := -1;
+  v_names text[] := '{}';
+  v_name text;
+  v_min integer;
+  v_mult numeric;
+begin
+  if p_tiers is null or jsonb_typeof(p_tiers) <> 'array' or jsonb_array_length(p_tiers) not between 1 and 10 then
+    perform kanta.fail('invalid_tiers', 'invalid', 'tiers must be a list of 1 to 10 tiers');
+  end if;
+  for v_tier in select value from jsonb_array_elements(p_tiers) loop
+    if jsonb_typeof(v_tier) <> 'object' then
+      perform kanta.fail('invalid_tiers', 'invalid', 'each tier is an object');
+    end if;
+    v_name := btrim(v_tier ->> 'name');
+    begin
+      v_min := (v_tier ->> 'min_points')::int;
+      v_mult := coalesce((v_tier ->> 'multiplier')::numeric, 1);
+    exception when others then
+      perform kanta.fail('invalid_tiers', 'invalid', 'min_points and multiplier must be numbers');
+    end;
+    if v_name is null or length(v_name) not between 1 and 40 or v_name = any (v_names) then
+      perform kanta.fail('invalid_tiers', 'invalid', 'tier names must be 1-40 characters and different');
+    end if;
+    if v_min is null or v_min <= v_prev or (v_prev = -1 and v_min <> 0) then
+      perform kanta.fail('invalid_tiers', 'invalid', 'thresholds must rise, starting at 0');
+    end if;
+    if v_mult < 1 or v_mult > 5 then
+      perform kanta.fail('invalid_tiers', 'invalid', 'multipliers must be between 1 and 5');
+    end if;
+    if v_tier ? 'perks' and (jsonb_typeof(v_tier -> 'perks') <> 'array'
+        or exists (select 1 from jsonb_array_elements(v_tier -> 'perks') p where jsonb_typeof(p) <> 'string')) then
+      perform kanta.fail('invalid_tiers', 'invalid', 'perks must be a list of words');
+    end if;
+    v_names := v_names || v_name;
+    v_prev := v_min;
+  end loop;
+end
+$$;
+
+-- =============================================================================================
+-- Section - RLS Policies
+-- =============================================================================================
+alter table kanta.audit_log enable row level security;
+alter table kanta.programs enable row level security;
+alter table kanta.rewards enable row level security;
+revoke all on kanta.audit_log, kanta.programs, kanta.rewards from anon, authenticated, public;
+grant select on kanta.audit_log, kanta.programs, kanta.rewards to authenticated;
+
+drop policy if exists "Audit log is viewable by the owner" on kanta.audit_log;
+create policy "Audit log is viewable by the owner" on kanta.audit_log
+  for select to authenticated using (kanta.is_staff(business_id, 'owner'));
+
+drop policy if exists "Programs are viewable by the business's staff and members" on kanta.programs;
+create policy "Programs are viewable by the business's staff and members" on kanta.programs
+  for select to authenticated
+  using (kanta.is_staff(business_id)
+         or exists (select 1 from kanta.members m where m.business_id = programs.business_id and m.user_id = auth.uid()));
+
+drop policy if exists "Rewards are viewable by the business's staff and members" on kanta.rewards;
+create policy "Rewards are viewable by the business's staff and members" on kanta.rewards
+  for select to authenticated
+  using (kanta.is_staff(business_id)
+         or exists (select 1 from kanta.members m where m.business_id = rewards.business_id and m.user_id = auth.uid()));
+
+-- =============================================================================================
+-- Section - Public functions
+-- =============================================================================================
+
+-- The program as the owner edits it, with the catalogue.
+create or replace function kanta.program_json(p_business_id uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'business_id', p.business_id,
+    'stamps_per_card', p.stamps_per_card,
+    'stamp_reward', p.stamp_reward,
+    'stamp_min_cents', p.stamp_min_cents,
+    'stamps_per_purchase', p.stamps_per_purchase,
+    'points_per_euro', p.points_per_euro,
+    'tiers', p.tiers,
+    'tier_window_months', p.tier_window_months,
+    'voucher_valid_days', p.voucher_valid_days,
+    'stamp_cooldown_minutes', p.stamp_cooldown_minutes,
+    'max_purchases_per_day', p.max_purchases_per_day,
+    'rewards', coalesce((
+      select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'cost_points', r.cost_points)
+                       order by r.cost_points, r.name)
+      from kanta.rewards r where r.business_id = p.business_id and r.active
+    ), '[]'::jsonb)
+  )
+  from kanta.programs p
+  where p.business_id = p_business_id
+$$;
+
+create or replace function public.get_program(p_business_id uuid)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  if not kanta.is_staff(p_business_id) then
+    perform kanta.fail('staff_only', 'forbidden');
+  end if;
+  return kanta.program_json(p_business_id);
+end
+$$;
+revoke execute on function public.get_program(uuid) from public, anon;
+grant execute on function public.get_program(uuid) to authenticated, service_role;
+
+-- Change any subset of the settings; every value is checked and nothing changes on a bad one.
+-- `rewards` replaces the catalogue: listed names are kept or added, the rest are retired.
+create or replace function public.update_program(p_business_id uuid, p_settings jsonb)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_known text[] := array['stamps_per_card', 'stamp_reward', 'stamp_min_cents', 'stamps_per_purchase',
+    'points_per_euro', 'tiers', 'tier_window_months', 'voucher_valid_days', 'stamp_cooldown_minutes',
+    'max_purchases_per_day', 'rewards'];
+  v_key text;
+  v_reward jsonb;
+  v_names text[] := '{}';
+begin
+  if not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
+  end if;
+  if p_settings is null or jsonb_typeof(p_settings) <> 'object' then
+    perform kanta.fail('invalid_settings');
+  end if;
+  for v_key in select jsonb_object_keys(p_settings) loop
+    if not v_key = any (v_known) then
+      perform kanta.fail('unknown_setting', 'invalid', v_key);
+    end if;
+  end loop;
+  if p_settings ? 'tiers' then
+    perform kanta.check_tiers(p_settings -> 'tiers');
+  end if;
+
+  begin
+    update kanta.programs p set
+      stamps_per_card = coalesce((p_settings ->> 'stamps_per_card')::int, p.stamps_per_card),
+      stamp_reward = coalesce(btrim(p_settings ->> 'stamp_reward'), p.stamp_reward),
+      stamp_min_cents = coalesce((p_settings ->> 'stamp_min_cents')::int, p.stamp_min_cents),
+      stamps_per_purchase = coalesce((p_settings ->> 'stamps_per_purchase')::int, p.stamps_per_purchase),
+      points_per_euro = coalesce((p_settings ->> 'points_per_euro')::numeric, p.points_per_euro),
+      tiers = coalesce(p_settings -> 'tiers', p.tiers),
+      tier_window_months = coalesce((p_settings ->> 'tier_window_months')::int, p.tier_window_months),
+      voucher_valid_days = coalesce((p_settings ->> 'voucher_valid_days')::int, p.voucher_valid_days),
+      stamp_cooldown_minutes = coalesce((p_settings ->> 'stamp_cooldown_minutes')::int, p.stamp_cooldown_minutes),
+      max_purchases_per_day = coalesce((p_settings ->> 'max_purchases_per_day')::int, p.max_purchases_per_day),
+      updated_at = kanta.now()
+    where p.business_id = p_business_id;
+  exception
+    when check_violation then
+      -- The constraint's name says which setting is out of range, e.g. programs_stamps_per_card.
+      perform kanta.fail('setting_out_of_range', 'invalid', replace(sqlerrm, '"', ''));
+    when invalid_text_representation or numeric_value_out_of_range or datatype_mismatch then
+      perform kanta.fail('setting_not_a_number');
+  end;
+
+  if p_settings ? 'rewards' then
+    if jsonb_typeof(p_settings -> 'rewards') <> 'array' then
+      perform kanta.fail('invalid_rewards');
+    end if;
+    for v_reward in select value from jsonb_array_elements(p_settings -> 'rewards') loop
+      begin
+        insert into kanta.rewards (business_id, name, cost_points, active)
+        values (p_business_id, btrim(v_reward ->> 'name'), (v_reward ->> 'cost_points')::int, true)
+        on conflict (business_id, name) do update set cost_points = excluded.cost_points, active = true;
+      exception
+        when check_violation or not_null_violation or invalid_text_representation or numeric_value_out_of_range then
+          perform kanta.fail('invalid_rewards', 'invalid', coalesce(v_reward ->> 'name', ''));
+      end;
+      v_names := v_names || btrim(v_reward ->> 'name');
+    end loop;
+    update kanta.rewards set active = false
+    where business_id = p_business_id and active and not (name = any (v_names));
+  end if;
+
+  perform kanta.audit(p_business_id, 'program_updated', null, p_settings);
+  return kanta.program_json(p_business_id);
+end
+$$;
+revoke execute on function public.update_program(uuid, jsonb) from public, anon;
+grant execute on function public.update_program(uuid, jsonb) to authenticated, service_role;
+
+-- The owner's audit log, newest first, keyset-paged by id.
+create or replace function public.audit_log(p_business_id uuid, p_before bigint default null, p_limit integer default 50)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_rows jsonb;
+begin
+  if not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
+  end if;
+  if p_limit is null or p_limit not between 1 and 500 then
+    perform kanta.fail('invalid_page_size');
+  end if;
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'id', a.id, 'action', a.action, 'target', a.target, 'detail', a.detail,
+           'actor', a.actor, 'actor_email', u.email, 'created_at', a.created_at) order by a.id desc), '[]'::jsonb)
+  into v_rows
+  from (
+    select * from kanta.audit_log
+    where business_id = p_business_id and (p_before is null or id < p_before)
+    order by id desc
+    limit p_limit
+  ) a
+  left join auth.users u on u.id = a.actor;
+  return jsonb_build_object(
+    'entries', v_rows,
+    'next_before', case when jsonb_array_length(v_rows) = p_limit then (v_rows -> -1 ->> 'id')::bigint end
+  );
+end
+$$;
+revoke execute on function public.audit_log(uuid, bigint, integer) from public, anon;
+grant execute on function public.audit_log(uuid, bigint, integer) to authenticated, service_role;

@@ -1,0 +1,315 @@
+"""Stories at the counter: retries, velocity limits, the member QR, refunds, and program settings."""
+
+import datetime as dt
+
+import psycopg
+import pytest
+
+from shared.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from tests.engine import Cafe, at, key
+
+
+@pytest.fixture
+def cafe(users):
+    return Cafe(users, settings={"stamps_per_card": 5, "rewards": [{"name": "Cookie", "cost_points": 10}]})
+
+
+def _ledger_count(db):
+    with psycopg.connect(db.admin) as conn:
+        return conn.execute("select count(*) from kanta.ledger").fetchone()[0]
+
+
+# ---- retries -----------------------------------------------------------------------------------
+
+
+def test_the_same_key_twice_gives_one_effect_and_the_identical_answer(db, cafe):
+    _, member = cafe.customer("a@example.com")
+    k = key()
+    first = cafe.buy(member, 450, idempotency_key=k)
+    rows = _ledger_count(db)
+    again = cafe.buy(member, 450, idempotency_key=k)
+    assert again == first
+    assert _ledger_count(db) == rows
+    with psycopg.connect(db.admin) as conn:
+        assert conn.execute("select visits, points from kanta.members where id = %s", (member,)).fetchone() == (1, 4)
+
+
+def test_a_key_used_for_another_action_is_a_conflict(cafe):
+    _, member = cafe.customer("a@example.com")
+    k = key()
+    bought = cafe.buy(member, 450, idempotency_key=k)
+    with pytest.raises(Conflict) as err:
+        cafe.staff.rpc(
+            "refund_purchase",
+            {"p_business_id": cafe.id, "p_purchase_id": bought["purchase_id"], "p_idempotency_key": k},
+        )
+    assert err.value.code == "idempotency_key_reused"
+
+
+def test_the_ledger_is_append_only_even_for_its_owner(db, cafe):
+    _, member = cafe.customer("a@example.com")
+    cafe.buy(member, 450)
+    with psycopg.connect(db.conninfo("postgres")) as conn:
+        with pytest.raises(psycopg.Error, match="ledger_is_append_only"):
+            conn.execute("update kanta.ledger set points = 1000")
+    with psycopg.connect(db.conninfo("postgres")) as conn:
+        with pytest.raises(psycopg.Error, match="ledger_is_append_only"):
+            conn.execute("delete from kanta.ledger")
+
+
+def test_a_balance_that_does_not_match_the_ledger_cannot_be_committed(db, cafe):
+    _, member = cafe.customer("a@example.com")
+    cafe.buy(member, 450)
+    with psycopg.connect(db.conninfo("postgres")) as conn:
+        with pytest.raises(psycopg.Error, match="ledger_mismatch"):
+            conn.execute("update kanta.members set points = points + 100 where id = %s", (member,))
+            conn.commit()
+
+
+# ---- velocity ----------------------------------------------------------------------------------
+
+
+def test_a_second_stamp_within_ten_minutes_is_refused_and_the_owner_may_override(db, cafe):
+    _, member = cafe.customer("a@example.com")
+    cafe.buy(member, 450, when=at("2026-06-01", "09:00"))
+    rows = _ledger_count(db)
+    with pytest.raises(Conflict) as err:
+        cafe.buy(member, 300, when=at("2026-06-01", "09:09"))
+    assert err.value.code == "velocity_limit"
+    assert _ledger_count(db) == rows  # nothing half-written
+    with pytest.raises(PermissionDenied) as err:  # staff may not override
+        cafe.buy(member, 300, when=at("2026-06-01", "09:09"), override=True)
+    assert err.value.code == "owner_only"
+
+    allowed = cafe.buy(member, 300, when=at("2026-06-01", "09:09"), by=cafe.owner, override=True)
+    assert allowed["override"] == ["stamp_cooldown"]
+    assert allowed["stamps"] == 2
+    log = cafe.owner.rpc("audit_log", {"p_business_id": cafe.id})["entries"]
+    overrides = [e for e in log if e["action"] == "velocity_override"]
+    assert len(overrides) == 1
+    assert overrides[0]["detail"]["rules"] == ["stamp_cooldown"]
+    assert overrides[0]["actor_email"] == "owner@cafe-aroma.example"
+    # Ten minutes later the next stamp is fine again.
+    assert cafe.buy(member, 300, when=at("2026-06-01", "09:20"))["stamps"] == 3
+
+
+def test_five_purchases_a_local_day_then_refused(cafe):
+    _, member = cafe.customer("a@example.com")
+    for hour in ("08", "10", "12", "14", "16"):
+        cafe.buy(member, 450, when=at("2026-06-01", f"{hour}:00"))
+    with pytest.raises(Conflict) as err:
+        cafe.buy(member, 450, when=at("2026-06-01", "23:30"))
+    assert err.value.code == "velocity_limit"
+    # The day is the café's day (Helsinki): 00:30 local is a new day though it is 21:30 UTC.
+    assert cafe.buy(member, 450, when=at("2026-06-02", "00:30"))["stamps_added"] == 1
+
+
+# ---- the member QR -----------------------------------------------------------------------------
+
+
+def test_member_qr_is_single_use_expires_and_belongs_to_one_business(users, cafe):
+    phone, member = cafe.customer("a@example.com", "Aino")
+    t0 = at("2026-06-01", "09:00")
+    with cafe.clock(t0, phone, cafe.staff):
+        token = phone.rpc("member_qr_token", {"p_member_id": member})["token"]
+        panel = cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": token})
+        assert panel["member_id"] == member and panel["display_name"] == "Aino"
+        with pytest.raises(Conflict) as err:  # a screenshot replayed
+            cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": token})
+        assert err.value.code == "token_used"
+        stale = phone.rpc("member_qr_token", {"p_member_id": member})["token"]
+    with cafe.clock(t0 + dt.timedelta(seconds=61), cafe.staff), pytest.raises(Conflict) as err:
+        cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": stale})
+    assert err.value.code == "token_expired"
+
+    other = Cafe(users, slug="leipomo-kuu", name="Leipomo Kuu")
+    with cafe.clock(t0, phone, other.staff):
+        fresh = phone.rpc("member_qr_token", {"p_member_id": member})["token"]
+        with pytest.raises(PermissionDenied) as err:
+            other.staff.rpc("identify_member", {"p_business_id": other.id, "p_code": fresh})
+        assert err.value.code == "token_wrong_business"
+    with pytest.raises(NotFound):
+        cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": "KT" + "0" * 32})
+
+
+def test_member_number_needs_confirmation_and_a_valid_check_digit(cafe):
+    phone, member = cafe.customer("a@example.com", "Aino")
+    number = phone.rpc("my_card", {"p_member_id": member})["member_number"]
+    assert len(number) == 8 and number.isdigit()
+    spaced = f"{number[:4]} {number[4:]}"
+    with pytest.raises(PermissionDenied) as err:
+        cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": spaced})
+    assert err.value.code == "member_number_needs_confirmation"
+    panel = cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": spaced, "p_confirmed": True})
+    assert panel["member_id"] == member and panel["identified_by"] == "member_number"
+    typo = number[:7] + str((int(number[7]) + 1) % 10)  # a wrong check digit
+    with pytest.raises(InvalidInput) as err:
+        cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": typo, "p_confirmed": True})
+    assert err.value.code == "invalid_code"
+
+
+def test_customers_cannot_identify_or_stamp(cafe):
+    phone, member = cafe.customer("a@example.com")
+    with pytest.raises(PermissionDenied):
+        phone.rpc(
+            "record_purchase",
+            {"p_business_id": cafe.id, "p_member_id": member, "p_amount_cents": 100, "p_idempotency_key": key()},
+        )
+    token = phone.rpc("member_qr_token", {"p_member_id": member})["token"]
+    with pytest.raises(PermissionDenied):
+        phone.rpc("identify_member", {"p_business_id": cafe.id, "p_code": token})
+
+
+# ---- vouchers, rewards and refunds ----------------------------------------------------------------
+
+
+def test_a_full_card_becomes_a_voucher_and_the_overflow_stays(cafe):
+    cafe.owner.rpc(
+        "update_program",
+        {"p_business_id": cafe.id, "p_settings": {"stamps_per_purchase": 2, "stamp_cooldown_minutes": 0}},
+    )
+    _, member = cafe.customer("a@example.com")
+    cafe.buy(member, 450)  # 2
+    cafe.buy(member, 450)  # 4
+    third = cafe.buy(member, 450)  # 6 on a 5-stamp card: a voucher and 1 over
+    assert third["stamps"] == 1 and len(third["vouchers_issued"]) == 1
+    redeemed = cafe.redeem(third["vouchers_issued"][0]["code"].lower())  # typed in lower case
+    assert redeemed["title"] == "Free coffee"
+    with pytest.raises(Conflict) as err:
+        cafe.redeem(third["vouchers_issued"][0]["code"])
+    assert err.value.code == "voucher_already_redeemed"
+
+
+def test_a_voucher_expires(cafe):
+    cafe.owner.rpc("update_program", {"p_business_id": cafe.id, "p_settings": {"voucher_valid_days": 30}})
+    _, member = cafe.customer("a@example.com")
+    for i in range(5):
+        last = cafe.buy(member, 450, when=at(f"2026-06-0{i + 1}"))
+    code = last["vouchers_issued"][0]["code"]
+    with pytest.raises(Conflict) as err:
+        cafe.redeem(code, when=at("2026-07-06"))
+    assert err.value.code == "voucher_expired"
+
+
+def test_refund_reverses_stamps_claws_back_points_floors_at_zero_and_records_debt(db, cafe):
+    phone, member = cafe.customer("a@example.com")
+    cookie = phone.rpc("my_card", {"p_member_id": member})["rewards"][0]
+    big = cafe.buy(member, 2500, when=at("2026-06-01", "09:00"))  # 25 points, 1 stamp
+    assert big["points"] == 25
+    cafe.staff.rpc(
+        "redeem_reward",
+        {"p_business_id": cafe.id, "p_member_id": member, "p_reward_id": cookie["id"], "p_idempotency_key": key()},
+    )  # 25 - 10 = 15 left
+    cafe.staff.rpc(
+        "redeem_reward",
+        {"p_business_id": cafe.id, "p_member_id": member, "p_reward_id": cookie["id"], "p_idempotency_key": key()},
+    )  # 5 left
+    refund = cafe.refund(big["purchase_id"], when=at("2026-06-01", "09:30"))
+    assert refund["stamps_removed"] == 1
+    assert refund["points_clawed_back"] == 5  # only 5 were left
+    assert refund["points_debt_added"] == 20  # 25 earned - 5 clawed back
+    assert refund["points"] == 0 and refund["stamps"] == 0
+    with psycopg.connect(db.admin) as conn:
+        assert conn.execute(
+            "select points, points_debt, visits, spend_cents from kanta.members where id = %s", (member,)
+        ).fetchone() == (0, 20, 0, 0)
+    with pytest.raises(Conflict) as err:
+        cafe.refund(big["purchase_id"])
+    assert err.value.code == "already_refunded"
+    kinds = [e["kind"] for e in phone.rpc("my_history", {"p_member_id": member})["entries"]]
+    assert kinds[0] == "reversal"
+
+
+def test_refunding_the_purchase_that_completed_a_card_voids_its_unused_voucher(cafe):
+    _, member = cafe.customer("a@example.com")
+    for i in range(5):
+        last = cafe.buy(member, 450, when=at(f"2026-06-0{i + 1}"))
+    assert last["stamps"] == 0 and len(last["vouchers_issued"]) == 1
+    refund = cafe.refund(last["purchase_id"], when=at("2026-06-05", "12:30"))
+    assert refund["vouchers_voided"] == [last["vouchers_issued"][0]["code"]]
+    assert refund["stamps"] == 4  # back to where the card was before that purchase
+    with pytest.raises(Conflict) as err:
+        cafe.redeem(last["vouchers_issued"][0]["code"])
+    assert err.value.code == "voucher_void"
+
+
+def test_not_enough_points_is_refused_without_writing(db, cafe):
+    phone, member = cafe.customer("a@example.com")
+    cookie = phone.rpc("my_card", {"p_member_id": member})["rewards"][0]
+    rows = _ledger_count(db)
+    with pytest.raises(Conflict) as err:
+        cafe.staff.rpc(
+            "redeem_reward",
+            {"p_business_id": cafe.id, "p_member_id": member, "p_reward_id": cookie["id"], "p_idempotency_key": key()},
+        )
+    assert err.value.code == "insufficient_points"
+    assert _ledger_count(db) == rows
+
+
+def test_a_sale_without_a_member_is_recorded_without_points(cafe):
+    sale = cafe.staff.rpc(
+        "record_purchase",
+        {"p_business_id": cafe.id, "p_member_id": None, "p_amount_cents": 1290, "p_idempotency_key": key()},
+    )
+    assert sale["member_id"] is None and "points_added" not in sale
+
+
+# ---- program settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "code"),
+    [
+        ({"stamps_per_card": 2}, "setting_out_of_range"),
+        ({"stamps_per_card": 31}, "setting_out_of_range"),
+        ({"stamps_per_card": "ten"}, "setting_not_a_number"),
+        ({"points_per_euro": -1}, "setting_out_of_range"),
+        ({"voucher_valid_days": 0}, "setting_out_of_range"),
+        ({"colour": "red"}, "unknown_setting"),
+        ({"tiers": []}, "invalid_tiers"),
+        ({"tiers": [{"name": "Silver", "min_points": 100, "multiplier": 1}]}, "invalid_tiers"),
+        ({"tiers": [{"name": "A", "min_points": 0}, {"name": "A", "min_points": 10}]}, "invalid_tiers"),
+        (
+            {"tiers": [{"name": "A", "min_points": 0}, {"name": "B", "min_points": 10, "multiplier": 9}]},
+            "invalid_tiers",
+        ),
+        ({"rewards": [{"name": "Free", "cost_points": 0}]}, "invalid_rewards"),
+        ({"stamps_per_card": 8, "tiers": "gold"}, "invalid_tiers"),
+    ],
+)
+def test_bad_program_settings_are_refused_whole(cafe, settings, code):
+    before = cafe.owner.rpc("get_program", {"p_business_id": cafe.id})
+    with pytest.raises(InvalidInput) as err:
+        cafe.owner.rpc("update_program", {"p_business_id": cafe.id, "p_settings": settings})
+    assert err.value.code == code
+    assert cafe.owner.rpc("get_program", {"p_business_id": cafe.id}) == before
+
+
+def test_only_the_owner_changes_the_program_and_it_is_audited(cafe):
+    with pytest.raises(PermissionDenied) as err:
+        cafe.staff.rpc("update_program", {"p_business_id": cafe.id, "p_settings": {"stamps_per_card": 8}})
+    assert err.value.code == "owner_only"
+    program = cafe.owner.rpc(
+        "update_program", {"p_business_id": cafe.id, "p_settings": {"stamps_per_card": 8, "rewards": []}}
+    )
+    assert program["stamps_per_card"] == 8 and program["rewards"] == []
+    actions = [e["action"] for e in cafe.owner.rpc("audit_log", {"p_business_id": cafe.id})["entries"]]
+    assert actions.count("program_updated") == 2  # the fixture's and this one
+    with pytest.raises(PermissionDenied):
+        cafe.staff.rpc("audit_log", {"p_business_id": cafe.id})
+
+
+def test_history_pages_by_keyset(cafe):
+    phone, member = cafe.customer("a@example.com")
+    for i in range(7):
+        cafe.buy(member, 450, when=at(f"2026-06-0{i + 1}"))
+    seen, before = [], None
+    while True:
+        page = phone.rpc("my_history", {"p_member_id": member, "p_before": before, "p_limit": 4})
+        seen += [e["id"] for e in page["entries"]]
+        before = page["next_before"]
+        if before is None:
+            break
+    assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen))
+    # 7 stamps + 7 point entries + 1 voucher issued (5-stamp card)
+    assert len(seen) == 15
