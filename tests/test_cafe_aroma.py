@@ -113,3 +113,22 @@ def test_the_tier_drops_as_the_window_passes(aroma, day, tier, qualifying, to_ne
     assert float(progress["fraction"]) == pytest.approx(fraction)
     # Points already earned stay on the card; only the tier follows the window.
     assert card["points"] == 831
+
+
+def test_the_window_is_counted_on_the_cafes_calendar(users):
+    # 1 May 01:00 in Helsinki is 30 April 22:00 UTC. Two months back on Helsinki's calendar is
+    # 1 March 01:00 local; in UTC it would be 28 February 22:00 and take in the purchase below.
+    cafe = Cafe(
+        users,
+        slug="kalenteri",
+        settings={
+            "tier_window_months": 2,
+            "tiers": [{"name": "Bronze", "min_points": 0}, {"name": "Silver", "min_points": 100}],
+        },
+    )
+    phone, member = cafe.customer("a@example.com")
+    cafe.buy(member, 10000, when=at("2026-03-01", "00:30"))  # 100 points, just before the window opens
+    with cafe.clock(at("2026-05-01", "01:00"), phone):
+        card = phone.rpc("my_card", {"p_member_id": member})
+    assert card["tier"]["qualifying_points"] == 0
+    assert card["tier"]["current"]["name"] == "Bronze"

@@ -245,8 +245,8 @@ drop policy if exists "Businesses are viewable by their staff and members" on ka
 create policy "Businesses are viewable by their staff and members" on kanta.businesses
   for select to authenticated
   using (
-    kanta.is_staff(id)
-    or exists (select 1 from kanta.members m where m.business_id = id and m.user_id = auth.uid())
+    kanta.is_staff(businesses.id)
+    or exists (select 1 from kanta.members m where m.business_id = businesses.id and m.user_id = auth.uid())
   );
 
 drop policy if exists "Staff rows are viewable by the business's staff" on kanta.staff;

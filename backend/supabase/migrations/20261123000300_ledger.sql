@@ -87,7 +87,7 @@ create index if not exists purchases_member_idx on kanta.purchases (member_id, c
 create index if not exists purchases_business_idx on kanta.purchases (business_id, created_at);
 
 -- Points earned by purchases inside the rolling window up to p_at (refunded ones do not count):
--- what decides the tier.
+-- what decides the tier. "N months back" is counted on the business's calendar, not UTC's.
 create or replace function kanta.qualifying_points(p_member_id uuid, p_window_months integer, p_at timestamptz)
 returns integer
 language sql
@@ -96,10 +96,12 @@ security definer
 set search_path = ''
 as $$
   select coalesce(sum(p.points), 0)::int
-  from kanta.purchases p
-  where p.member_id = p_member_id
+  from kanta.members m
+  join kanta.businesses b on b.id = m.business_id
+  join kanta.purchases p on p.member_id = m.id
+  where m.id = p_member_id
     and p.refunded_at is null
-    and p.created_at > p_at - make_interval(months => p_window_months)
+    and p.created_at > ((p_at at time zone b.timezone) - make_interval(months => p_window_months)) at time zone b.timezone
     and p.created_at <= p_at
 $$;
 

@@ -1,0 +1,222 @@
+"""Who may do what: every public function and every table, tried as each kind of person.
+
+Roles: anon; a customer of Café A; a customer of Café B only; staff of A; staff of B; the owner of A.
+Every call targets Café A's things. "allow" means the call got past the permission checks (it may
+still be refused by a business rule, a Conflict); "deny" means PermissionDenied or NotFound.
+"""
+
+import psycopg
+import pytest
+
+from backend.transport.postgres import begin_request, claims_for
+from shared.errors import Conflict, NotFound, PermissionDenied
+from tests.engine import Cafe, key
+
+ROLES = ["anon", "customer", "other_customer", "staff", "other_staff", "owner"]
+SIGNED_IN = {r: "allow" for r in ROLES if r != "anon"} | {"anon": "deny"}
+THE_MEMBER = {
+    "anon": "deny",
+    "customer": "allow",
+    "other_customer": "deny",
+    "staff": "allow",
+    "other_staff": "deny",
+    "owner": "allow",
+}
+ONLY_THE_MEMBER = {r: "deny" for r in ROLES} | {"customer": "allow"}
+STAFF = {r: "deny" for r in ROLES} | {"staff": "allow", "owner": "allow"}
+OWNER = {r: "deny" for r in ROLES} | {"owner": "allow"}
+
+
+class World:
+    def __init__(self, users, backend):
+        self.a = Cafe(
+            users,
+            slug="cafe-a",
+            name="Café A",
+            settings={
+                "stamps_per_card": 3,
+                "stamps_per_purchase": 3,
+                "stamp_cooldown_minutes": 0,
+                "max_purchases_per_day": 100,
+                "rewards": [{"name": "Mug", "cost_points": 1}],
+            },
+        )
+        self.b = Cafe(users, slug="cafe-b", name="Café B")
+        self.customer, self.member = self.a.customer("customer@example.com")
+        # A neighbour's card in the same café, so "my own rows" and "all the café's rows" differ.
+        _, neighbour = self.a.customer("neighbour@example.com")
+        self.a.buy(neighbour, 5000)
+        self.other_customer, _ = self.b.customer("other@example.com")
+        self.people = {
+            "anon": backend.transport(),
+            "customer": self.customer,
+            "other_customer": self.other_customer,
+            "staff": self.a.staff,
+            "other_staff": self.b.staff,
+            "owner": self.a.owner,
+        }
+        bought = self.a.buy(self.member, 5000)
+        self.voucher = bought["vouchers_issued"][0]["code"]
+        self.purchase = bought["purchase_id"]
+        card = self.customer.rpc("my_card", {"p_member_id": self.member})
+        self.number = card["member_number"]
+        self.reward = card["rewards"][0]["id"]
+
+
+CALLS = {
+    "create_business": (SIGNED_IN, lambda w: {"p_name": "New", "p_slug": f"new-{key()[5:13]}"}),
+    "join_business": (SIGNED_IN, lambda w: {"p_slug": "cafe-a"}),
+    "my_wallet": (SIGNED_IN, lambda w: {}),
+    "my_card": (THE_MEMBER, lambda w: {"p_member_id": w.member}),
+    "my_history": (THE_MEMBER, lambda w: {"p_member_id": w.member}),
+    "member_qr_token": (ONLY_THE_MEMBER, lambda w: {"p_member_id": w.member}),
+    "identify_member": (STAFF, lambda w: {"p_business_id": w.a.id, "p_code": w.number, "p_confirmed": True}),
+    "record_purchase": (
+        STAFF,
+        lambda w: {"p_business_id": w.a.id, "p_member_id": w.member, "p_amount_cents": 100, "p_idempotency_key": key()},
+    ),
+    "redeem_voucher": (STAFF, lambda w: {"p_business_id": w.a.id, "p_code": w.voucher, "p_idempotency_key": key()}),
+    "redeem_reward": (
+        STAFF,
+        lambda w: {
+            "p_business_id": w.a.id,
+            "p_member_id": w.member,
+            "p_reward_id": w.reward,
+            "p_idempotency_key": key(),
+        },
+    ),
+    "refund_purchase": (
+        STAFF,
+        lambda w: {"p_business_id": w.a.id, "p_purchase_id": w.purchase, "p_idempotency_key": key()},
+    ),
+    "get_program": (STAFF, lambda w: {"p_business_id": w.a.id}),
+    "update_program": (OWNER, lambda w: {"p_business_id": w.a.id, "p_settings": {"stamp_reward": "Latte"}}),
+    "add_staff": (OWNER, lambda w: {"p_business_id": w.a.id, "p_email": "barista@cafe-a.example"}),
+    "audit_log": (OWNER, lambda w: {"p_business_id": w.a.id}),
+}
+
+
+def test_every_public_function_is_in_the_matrix(db):
+    with psycopg.connect(db.admin) as conn:
+        names = {
+            r[0]
+            for r in conn.execute(
+                "select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public'"
+            )
+        }
+    assert names == set(CALLS)
+
+
+@pytest.mark.parametrize("function", sorted(CALLS))
+def test_function_matrix(users, backend, function):
+    world = World(users, backend)
+    expected, params = CALLS[function]
+    got = {}
+    for role in ROLES:
+        try:
+            world.people[role].rpc(function, params(world))
+            got[role] = "allow"
+        except Conflict:
+            got[role] = "allow"
+        except (PermissionDenied, NotFound):
+            got[role] = "deny"
+    assert got == expected
+
+
+# ---- tables ------------------------------------------------------------------------------------
+
+TABLES = [
+    "businesses",
+    "staff",
+    "members",
+    "programs",
+    "rewards",
+    "purchases",
+    "vouchers",
+    "ledger",
+    "audit_log",
+    "operations",
+    "member_tokens",
+]
+# Rows of Café A each role can read: "all", "own" (the customer's own card's rows), "none", or "error".
+VISIBLE = {
+    "businesses": {"customer": "all", "staff": "all", "owner": "all"},
+    "staff": {"staff": "all", "owner": "all"},
+    "members": {"customer": "own", "staff": "all", "owner": "all"},
+    "programs": {"customer": "all", "staff": "all", "owner": "all"},
+    "rewards": {"customer": "all", "staff": "all", "owner": "all"},
+    "purchases": {"customer": "own", "staff": "all", "owner": "all"},
+    "vouchers": {"customer": "own", "staff": "all", "owner": "all"},
+    "ledger": {"customer": "own", "staff": "all", "owner": "all"},
+    "audit_log": {"owner": "all"},
+    # Not granted to any client role at all: reading them is an error, not an empty list.
+    "operations": {r: "error" for r in ROLES},
+    "member_tokens": {r: "error" for r in ROLES},
+}
+
+
+def _as(db, transport):
+    conn = psycopg.connect(db.authenticator)
+    begin_request(conn, claims_for(transport.user))
+    return conn
+
+
+def test_table_matrix(db, users, backend):
+    world = World(users, backend)
+    world.customer.rpc("member_qr_token", {"p_member_id": world.member})
+    world.a.owner.rpc("update_program", {"p_business_id": world.a.id, "p_settings": {"stamp_reward": "Latte"}})
+    with psycopg.connect(db.admin) as conn:
+
+        def count(table, member_only):
+            column = "id" if table == "businesses" else "business_id"
+            where = f"{column} = %s" + (" and member_id = %s" if member_only and table != "members" else "")
+            if member_only and table == "members":
+                where += " and id = %s"
+            return conn.execute(
+                f"select count(*) from kanta.{table} where {where}",
+                (world.a.id, world.member) if member_only else (world.a.id,),
+            ).fetchone()[0]
+
+        truth = {
+            t: (count(t, False), count(t, True) if t in ("members", "purchases", "vouchers", "ledger") else 0)
+            for t in TABLES
+        }
+    mismatches = []
+    for table in TABLES:
+        everything, own = truth[table]
+        assert everything > 0, f"the world has no {table} rows to hide"
+        for role in ROLES:
+            want = "error" if role == "anon" else VISIBLE[table].get(role, "none")
+            conn = _as(db, world.people[role])
+            try:
+                column = "id" if table == "businesses" else "business_id"
+                seen = conn.execute(
+                    f"select count(*) from kanta.{table} where {column} = %s", (world.a.id,)
+                ).fetchone()[0]
+            except psycopg.errors.InsufficientPrivilege:
+                seen = "error"
+            finally:
+                conn.close()
+            expected = {"all": everything, "own": own, "none": 0, "error": "error"}[want]
+            if seen != expected:
+                mismatches.append((table, role, want, expected, seen))
+    assert mismatches == [], "\n".join(map(str, mismatches))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_client_role_can_write_any_table(db, users, backend, role):
+    world = World(users, backend)
+    for table in TABLES:
+        for statement in (
+            f"insert into kanta.{table} default values",
+            f"update kanta.{table} set business_id = business_id"
+            if table != "businesses"
+            else "update kanta.businesses set name = name",
+            f"delete from kanta.{table}",
+        ):
+            conn = _as(db, world.people[role])
+            try:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(statement)
+            finally:
+                conn.close()

@@ -1,0 +1,102 @@
+"""Property: any sequence of purchases, redemptions and refunds keeps the ledger's invariants."""
+
+import datetime as dt
+
+import psycopg
+import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.errors import Conflict
+from tests.engine import Cafe, at, key
+
+TIERS = [
+    {"name": "Bronze", "min_points": 0, "multiplier": 1.0},
+    {"name": "Silver", "min_points": 100, "multiplier": 1.25},
+    {"name": "Gold", "min_points": 300, "multiplier": 1.5},
+]
+SETTINGS = {
+    "stamps_per_card": 4,
+    "stamps_per_purchase": 3,
+    "points_per_euro": 2,
+    "tiers": TIERS,
+    "tier_window_months": 2,
+    "stamp_cooldown_minutes": 0,
+    "max_purchases_per_day": 50,
+    "rewards": [{"name": "Mug", "cost_points": 40}],
+}
+
+operation = st.one_of(
+    st.tuples(st.just("buy"), st.integers(1, 30000), st.integers(0, 20 * 24 * 60)),
+    st.tuples(st.just("redeem_voucher"), st.integers(0, 10), st.integers(0, 600)),
+    st.tuples(st.just("redeem_reward"), st.just(0), st.integers(0, 600)),
+    st.tuples(st.just("refund"), st.integers(0, 10), st.integers(0, 600)),
+)
+
+
+@pytest.fixture
+def cafe(users):
+    return Cafe(users, settings=SETTINGS)
+
+
+def _expected_tier(purchases, now):
+    """Test oracle: the tier from the non-refunded purchase points inside (now - 2 months, now]."""
+    start = now - relativedelta(months=2)
+    points = sum(p["points"] for p in purchases if not p["refunded"] and start < p["at"] <= now)
+    return [t["name"] for t in TIERS if t["min_points"] <= points][-1]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(operation, min_size=1, max_size=14))
+def test_invariants_hold_for_any_sequence(db, cafe, ops):
+    phone, member = cafe.customer(f"{key()}@example.com")
+    reward_id = phone.rpc("my_card", {"p_member_id": member})["rewards"][0]["id"]
+    now = at("2026-01-01", "08:00")
+    purchases, vouchers = [], []
+    for kind, n, minutes in ops:
+        now += dt.timedelta(minutes=minutes)
+        try:
+            if kind == "buy":
+                r = cafe.buy(member, n, when=now)
+                purchases.append({"id": r["purchase_id"], "points": r["points_added"], "at": now, "refunded": False})
+                vouchers += [v["code"] for v in r["vouchers_issued"]]
+            elif kind == "redeem_voucher" and vouchers:
+                cafe.redeem(vouchers[n % len(vouchers)], when=now)
+            elif kind == "redeem_reward":
+                with cafe.clock(now, cafe.staff):
+                    cafe.staff.rpc(
+                        "redeem_reward",
+                        {
+                            "p_business_id": cafe.id,
+                            "p_member_id": member,
+                            "p_reward_id": reward_id,
+                            "p_idempotency_key": key(),
+                        },
+                    )
+            elif kind == "refund" and purchases:
+                p = purchases[n % len(purchases)]
+                cafe.refund(p["id"], when=now)
+                p["refunded"] = True
+        except Conflict as exc:  # refusals are fine; they must simply leave no trace
+            assert exc.code in {
+                "voucher_already_redeemed",
+                "voucher_void",
+                "voucher_expired",
+                "insufficient_points",
+                "already_refunded",
+            }, exc.code
+
+        with psycopg.connect(db.admin) as conn:
+            stamps, points, debt, s_sum, p_sum = conn.execute(
+                "select m.stamps, m.points, m.points_debt, coalesce(sum(l.stamps), 0), coalesce(sum(l.points), 0)"
+                " from kanta.members m left join kanta.ledger l on l.member_id = m.id"
+                " where m.id = %s group by m.id",
+                (member,),
+            ).fetchone()
+        assert (stamps, points) == (s_sum, p_sum)
+        assert 0 <= stamps < SETTINGS["stamps_per_card"] and points >= 0 and debt >= 0
+        with cafe.clock(now, phone):
+            card = phone.rpc("my_card", {"p_member_id": member})
+        assert card["tier"]["current"]["name"] == _expected_tier(purchases, now)
+        assert (card["stamps"], card["points"]) == (stamps, points)
