@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import secrets
+import signal
 import sys
 import time
 from pathlib import Path
@@ -150,8 +151,26 @@ def _as_service(backend):
 # ---- kanta demo / serve -----------------------------------------------------------------------
 
 
+DEMO_PROGRAM = {
+    "stamps_per_card": 10,
+    "stamp_reward": "Kahvi talon piikkiin",
+    "points_per_euro": 1,
+    "tiers": [
+        {"name": "Bronze", "min_points": 0, "multiplier": 1.0, "perks": []},
+        {"name": "Silver", "min_points": 250, "multiplier": 1.25, "perks": ["free_refill"]},
+        {"name": "Gold", "min_points": 750, "multiplier": 1.5, "perks": ["early_access"]},
+    ],
+    "rewards": [{"name": "Korvapuusti", "cost_points": 60}, {"name": "Kahvipussi 250 g", "cost_points": 300}],
+}
+# Aino's last weeks at the café: (days ago, cents).
+DEMO_VISITS = [(40, 420), (33, 1250), (26, 380), (19, 2290), (12, 450), (5, 980), (1, 560)]
+
+
 def seed_demo(backend) -> dict:
-    """The demo café with an owner, a barista and a customer. Safe to run again."""
+    """The demo café with an owner, a barista, a customer and her recent visits. Safe to run again."""
+    import datetime as dt
+    import uuid
+
     from shared.errors import Conflict
 
     sessions = {}
@@ -166,9 +185,25 @@ def seed_demo(backend) -> dict:
         business = sessions["owner"].rpc("create_business", DEMO_BUSINESS)
     except Conflict:
         business = None
+    card = sessions["customer"].rpc("join_business", {"p_slug": DEMO_BUSINESS["p_slug"], "p_display_name": "Aino"})
     if business:
-        sessions["owner"].rpc("add_staff", {"p_business_id": business["id"], "p_email": DEMO_USERS["staff"]})
-    sessions["customer"].rpc("join_business", {"p_slug": DEMO_BUSINESS["p_slug"], "p_display_name": "Aino"})
+        owner, staff = sessions["owner"], sessions["staff"]
+        owner.rpc("add_staff", {"p_business_id": business["id"], "p_email": DEMO_USERS["staff"]})
+        owner.rpc("update_program", {"p_business_id": business["id"], "p_settings": DEMO_PROGRAM})
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        for days_ago, cents in DEMO_VISITS:
+            # Backdated through the server-side clock: the same record_purchase the counter uses.
+            staff.clock = now - dt.timedelta(days=days_ago, hours=2)
+            staff.rpc(
+                "record_purchase",
+                {
+                    "p_business_id": business["id"],
+                    "p_member_id": card["member_id"],
+                    "p_amount_cents": cents,
+                    "p_idempotency_key": f"demo-{uuid.uuid4()}",
+                },
+            )
+        staff.clock = None
     return {"business": DEMO_BUSINESS["p_slug"], "users": DEMO_USERS, "password": DEMO_PASSWORD}
 
 
@@ -220,6 +255,9 @@ def cmd_serve(args, *, demo: bool = False) -> int:
         describe = {"backend": "embedded"}
     app = build_app(new_transport, describe=lambda: describe)
     print(f"Kanta is at http://{settings.host}:{port}  (Ctrl-C stops it)", flush=True)
+    # uvicorn re-raises the signal that stopped it once it has shut down; for SIGTERM the default
+    # action would end the process before the database is stopped, so exit through Python instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         uvicorn.run(app, host=settings.host, port=port, log_level="warning")
     finally:

@@ -55,7 +55,8 @@ def data_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_demo_serves_flet_and_ctrl_c_leaves_no_postgres(data_dir):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_demo_serves_flet_and_stopping_it_leaves_no_postgres(data_dir, stop_signal):
     port = _free_port()
     proc = _start_demo(data_dir, port)
     page = _wait_until_served(proc, port)
@@ -64,7 +65,7 @@ def test_demo_serves_flet_and_ctrl_c_leaves_no_postgres(data_dir):
     postmaster = pg.postmaster_pid()
     assert _pid_alive(postmaster)
 
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop_signal)
     out, _ = proc.communicate(timeout=30)
     assert "database stopped" in out
     assert not _pid_alive(postmaster)

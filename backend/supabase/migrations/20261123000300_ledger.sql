@@ -21,9 +21,10 @@ create table if not exists kanta.operations (
   unique (business_id, idempotency_key)
 );
 
--- Claims a key for this call. Returns the stored answer when the key was used before (a retry),
--- null when the caller should go on. A concurrent call with the same key waits on the unique
--- index until the first commits, then gets its answer.
+-- Starts a staff write: checks the caller is staff of the business, then claims the key. Returns
+-- the stored answer when the key was used before (a retry), null when the caller should go on.
+-- A concurrent call with the same key waits on the unique index until the first commits, then
+-- gets its answer.
 create or replace function kanta.begin_operation(p_business_id uuid, p_key text, p_kind text)
 returns jsonb
 language plpgsql
@@ -34,6 +35,9 @@ declare
   v_id bigint;
   v_op kanta.operations;
 begin
+  if not kanta.is_staff(p_business_id) then
+    perform kanta.fail('staff_only', 'forbidden');
+  end if;
   if p_key is null or length(p_key) not between 8 and 200 then
     perform kanta.fail('invalid_idempotency_key');
   end if;
@@ -651,15 +655,12 @@ declare
   v_vouchers jsonb := '[]'::jsonb;
   v_response jsonb;
 begin
-  if not kanta.is_staff(p_business_id) then
-    perform kanta.fail('staff_only', 'forbidden');
-  end if;
-  if p_amount_cents is null or p_amount_cents not between 1 and 100000000 then
-    perform kanta.fail('invalid_amount');
-  end if;
   v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'record_purchase');
   if v_previous is not null then
     return v_previous;
+  end if;
+  if p_amount_cents is null or p_amount_cents not between 1 and 100000000 then
+    perform kanta.fail('invalid_amount');
   end if;
   if coalesce(p_override, false) and not kanta.is_staff(p_business_id, 'owner') then
     perform kanta.fail('owner_only', 'forbidden');
@@ -799,9 +800,6 @@ declare
   v_voucher kanta.vouchers;
   v_response jsonb;
 begin
-  if not kanta.is_staff(p_business_id) then
-    perform kanta.fail('staff_only', 'forbidden');
-  end if;
   v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_voucher');
   if v_previous is not null then
     return v_previous;
@@ -848,9 +846,6 @@ declare
   v_reward kanta.rewards;
   v_response jsonb;
 begin
-  if not kanta.is_staff(p_business_id) then
-    perform kanta.fail('staff_only', 'forbidden');
-  end if;
   v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_reward');
   if v_previous is not null then
     return v_previous;
@@ -900,9 +895,6 @@ declare
   v_seq integer := 0;
   v_response jsonb;
 begin
-  if not kanta.is_staff(p_business_id) then
-    perform kanta.fail('staff_only', 'forbidden');
-  end if;
   v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'refund_purchase');
   if v_previous is not null then
     return v_previous;
