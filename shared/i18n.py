@@ -130,6 +130,16 @@ ERRORS: dict[str, dict[str, str]] = {
     "insufficient_points": {"fi": "Pisteet eivät riitä.", "en": "Not enough points."},
     "purchase_not_found": {"fi": "Ostosta ei löytynyt.", "en": "Purchase not found."},
     "already_refunded": {"fi": "Ostos on jo hyvitetty.", "en": "This purchase was already refunded."},
+    "referral_code_unknown": {"fi": "Kutsukoodia ei löytynyt.", "en": "Invitation code not found."},
+    "self_referral": {"fi": "Et voi kutsua itseäsi.", "en": "You cannot invite yourself."},
+    "already_member": {
+        "fi": "Olet jo jäsen, joten kutsuetu on uusille asiakkaille.",
+        "en": "You are already a member; the invitation offer is for new customers.",
+    },
+    "referral_cap_reached": {
+        "fi": "Kutsujan tämän kuun kutsuetu on jo käytetty. Voit silti liittyä.",
+        "en": "The inviter has used this month's invitations. You can still join.",
+    },
 }
 
 TEXTS: dict[str, dict[str, str]] = {

@@ -61,6 +61,7 @@ class World:
         card = self.customer.rpc("my_card", {"p_member_id": self.member})
         self.number = card["member_number"]
         self.reward = card["rewards"][0]["id"]
+        self.referral_code = card["referral"]["code"]
 
 
 CALLS = {
@@ -93,6 +94,7 @@ CALLS = {
     "update_program": (OWNER, lambda w: {"p_business_id": w.a.id, "p_settings": {"stamp_reward": "Latte"}}),
     "add_staff": (OWNER, lambda w: {"p_business_id": w.a.id, "p_email": "barista@cafe-a.example"}),
     "audit_log": (OWNER, lambda w: {"p_business_id": w.a.id}),
+    "referral_preview": ({r: "allow" for r in ROLES}, lambda w: {"p_code": w.referral_code}),
 }
 
 

@@ -41,6 +41,11 @@ create table if not exists kanta.programs (
   voucher_valid_days integer not null default 90,
   stamp_cooldown_minutes integer not null default 10,
   max_purchases_per_day integer not null default 5,
+  referral_referrer_reward text not null default 'Free coffee for a friend brought',
+  referral_welcome_reward text not null default 'Welcome coffee',
+  referral_monthly_cap integer not null default 10,
+  referral_min_cents integer not null default 0,
+  birthday_reward text not null default 'Birthday treat',
   updated_at timestamptz not null default now(),
   constraint programs_stamps_per_card check (stamps_per_card between 3 and 30),
   constraint programs_stamp_reward check (length(btrim(stamp_reward)) between 1 and 80),
@@ -50,7 +55,12 @@ create table if not exists kanta.programs (
   constraint programs_tier_window check (tier_window_months between 1 and 36),
   constraint programs_voucher_days check (voucher_valid_days between 1 and 730),
   constraint programs_cooldown check (stamp_cooldown_minutes between 0 and 1440),
-  constraint programs_daily_limit check (max_purchases_per_day between 1 and 100)
+  constraint programs_daily_limit check (max_purchases_per_day between 1 and 100),
+  constraint programs_referral_rewards check (length(btrim(referral_referrer_reward)) between 1 and 80
+                                              and length(btrim(referral_welcome_reward)) between 1 and 80),
+  constraint programs_referral_cap check (referral_monthly_cap between 0 and 100),
+  constraint programs_referral_min check (referral_min_cents between 0 and 100000000),
+  constraint programs_birthday_reward check (length(btrim(birthday_reward)) between 1 and 80)
 );
 
 -- Every business has a program from the start.
@@ -212,6 +222,11 @@ as $$
     'voucher_valid_days', p.voucher_valid_days,
     'stamp_cooldown_minutes', p.stamp_cooldown_minutes,
     'max_purchases_per_day', p.max_purchases_per_day,
+    'referral_referrer_reward', p.referral_referrer_reward,
+    'referral_welcome_reward', p.referral_welcome_reward,
+    'referral_monthly_cap', p.referral_monthly_cap,
+    'referral_min_cents', p.referral_min_cents,
+    'birthday_reward', p.birthday_reward,
     'rewards', coalesce((
       select jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'cost_points', r.cost_points)
                        order by r.cost_points, r.name)
@@ -250,7 +265,8 @@ as $$
 declare
   v_known text[] := array['stamps_per_card', 'stamp_reward', 'stamp_min_cents', 'stamps_per_purchase',
     'points_per_euro', 'tiers', 'tier_window_months', 'voucher_valid_days', 'stamp_cooldown_minutes',
-    'max_purchases_per_day', 'rewards'];
+    'max_purchases_per_day', 'referral_referrer_reward', 'referral_welcome_reward', 'referral_monthly_cap',
+    'referral_min_cents', 'birthday_reward', 'rewards'];
   v_key text;
   v_reward jsonb;
   v_names text[] := '{}';
@@ -282,6 +298,11 @@ begin
       voucher_valid_days = coalesce((p_settings ->> 'voucher_valid_days')::int, p.voucher_valid_days),
       stamp_cooldown_minutes = coalesce((p_settings ->> 'stamp_cooldown_minutes')::int, p.stamp_cooldown_minutes),
       max_purchases_per_day = coalesce((p_settings ->> 'max_purchases_per_day')::int, p.max_purchases_per_day),
+      referral_referrer_reward = coalesce(btrim(p_settings ->> 'referral_referrer_reward'), p.referral_referrer_reward),
+      referral_welcome_reward = coalesce(btrim(p_settings ->> 'referral_welcome_reward'), p.referral_welcome_reward),
+      referral_monthly_cap = coalesce((p_settings ->> 'referral_monthly_cap')::int, p.referral_monthly_cap),
+      referral_min_cents = coalesce((p_settings ->> 'referral_min_cents')::int, p.referral_min_cents),
+      birthday_reward = coalesce(btrim(p_settings ->> 'birthday_reward'), p.birthday_reward),
       updated_at = kanta.now()
     where p.business_id = p_business_id;
   exception

@@ -315,6 +315,31 @@ create policy "Ledger rows are viewable by the member and the business's staff" 
   for select to authenticated using (kanta.can_see_member(member_id));
 
 -- =============================================================================================
+-- Section - Extension points
+-- Later capabilities (referrals, drops) add what a purchase caused and what a card shows by
+-- replacing these two functions; record_purchase and my_card merge their answers.
+-- =============================================================================================
+create or replace function kanta.purchase_extras(p_purchase_id uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select '{}'::jsonb
+$$;
+
+create or replace function kanta.card_extras(p_member_id uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select '{}'::jsonb
+$$;
+
+-- =============================================================================================
 -- Section - Shared views of a member
 -- =============================================================================================
 create or replace function kanta.active_vouchers(p_member_id uuid)
@@ -468,7 +493,7 @@ begin
     'visits', v_member.visits,
     'joined_at', v_member.joined_at,
     'last_visit_at', v_member.last_visit_at
-  );
+  ) || kanta.card_extras(v_member.id);
 end
 $$;
 revoke execute on function public.my_card(uuid) from public, anon;
@@ -777,7 +802,7 @@ begin
     'tier_after', v_tier_after ->> 'name',
     'tier_changed', (v_tier_before ->> 'name') is distinct from (v_tier_after ->> 'name'),
     'override', to_jsonb(v_overridden)
-  );
+  ) || kanta.purchase_extras(v_purchase_id);
   perform kanta.notify('member:' || v_member.id, 'purchase_recorded', jsonb_build_object('purchase_id', v_purchase_id));
   perform kanta.notify('business:' || p_business_id, 'purchase_recorded', jsonb_build_object('purchase_id', v_purchase_id));
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);

@@ -1,0 +1,310 @@
+-- Referrals: each member has a code per business; the link {PUBLIC_URL}/r/{code} previews the
+-- offer to anyone and joins a new customer with the referrer attached. The new member gets the
+-- welcome voucher at once; the referrer's reward waits for the referee's first qualifying purchase.
+
+-- =============================================================================================
+-- Section - Referral codes
+-- =============================================================================================
+alter table kanta.members add column if not exists referral_code text;
+alter table kanta.members add column if not exists referral_opens integer not null default 0;
+
+create or replace function kanta.new_referral_code()
+returns text
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_code text;
+begin
+  loop
+    v_code := 'R' || kanta.random_code(7);
+    exit when not exists (select 1 from kanta.members where referral_code = v_code);
+  end loop;
+  return v_code;
+end
+$$;
+
+create or replace function kanta.assign_referral_code()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.referral_code is null then
+    new.referral_code := kanta.new_referral_code();
+  end if;
+  return new;
+end
+$$;
+drop trigger if exists members_referral_code on kanta.members;
+create trigger members_referral_code before insert on kanta.members
+  for each row execute function kanta.assign_referral_code();
+
+update kanta.members set referral_code = kanta.new_referral_code() where referral_code is null;
+alter table kanta.members alter column referral_code set not null;
+create unique index if not exists members_referral_code_key on kanta.members (referral_code);
+
+-- =============================================================================================
+-- Section - Referrals
+-- =============================================================================================
+create table if not exists kanta.referrals (
+  id uuid primary key default gen_random_uuid(),
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  referrer_member_id uuid not null references kanta.members (id) on delete cascade,
+  -- One referrer per referee.
+  referee_member_id uuid not null unique references kanta.members (id) on delete cascade,
+  status text not null default 'pending',
+  created_at timestamptz not null default now(),
+  rewarded_at timestamptz,
+  purchase_id uuid references kanta.purchases (id) on delete set null,
+  voucher_id uuid references kanta.vouchers (id) on delete set null,
+  constraint referrals_status check (status in ('pending', 'rewarded')),
+  constraint referrals_not_self check (referrer_member_id <> referee_member_id)
+);
+create index if not exists referrals_referrer_idx on kanta.referrals (referrer_member_id, created_at);
+
+alter table kanta.referrals enable row level security;
+revoke all on kanta.referrals from anon, authenticated, public;
+grant select on kanta.referrals to authenticated;
+drop policy if exists "Referrals are viewable by the referrer and the business's staff" on kanta.referrals;
+create policy "Referrals are viewable by the referrer and the business's staff" on kanta.referrals
+  for select to authenticated using (kanta.can_see_member(referrer_member_id));
+
+-- Issue a voucher and its ledger entry (no stamps, no points: the ledger records the event).
+create or replace function kanta.issue_voucher(p_member_id uuid, p_kind text, p_title text, p_key text)
+returns kanta.vouchers
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_member kanta.members;
+  v_days integer;
+  v_voucher kanta.vouchers;
+begin
+  select * into v_member from kanta.members where id = p_member_id;
+  select voucher_valid_days into v_days from kanta.programs where business_id = v_member.business_id;
+  insert into kanta.vouchers (business_id, member_id, code, kind, title, issued_at, expires_at)
+  values (v_member.business_id, v_member.id, kanta.new_voucher_code(), p_kind, p_title, kanta.now(),
+          kanta.now() + make_interval(days => v_days))
+  returning * into v_voucher;
+  insert into kanta.ledger (business_id, member_id, kind, voucher_id, idempotency_key, created_by, created_at)
+  values (v_member.business_id, v_member.id, 'voucher_issued', v_voucher.id, p_key, auth.uid(), kanta.now());
+  return v_voucher;
+end
+$$;
+
+-- The referee's first qualifying purchase grants the referrer's reward, exactly once: the
+-- pending row is claimed by a single UPDATE.
+create or replace function kanta.complete_referral()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_program kanta.programs;
+  v_referral kanta.referrals;
+  v_voucher kanta.vouchers;
+begin
+  if new.member_id is null then
+    return new;
+  end if;
+  select * into v_program from kanta.programs where business_id = new.business_id;
+  if new.amount_cents < v_program.referral_min_cents then
+    return new;
+  end if;
+  update kanta.referrals set status = 'rewarded', rewarded_at = new.created_at, purchase_id = new.id
+  where referee_member_id = new.member_id and status = 'pending'
+  returning * into v_referral;
+  if v_referral.id is null then
+    return new;
+  end if;
+  v_voucher := kanta.issue_voucher(v_referral.referrer_member_id, 'referral', v_program.referral_referrer_reward,
+                                   'referral:' || v_referral.id);
+  update kanta.referrals set voucher_id = v_voucher.id where id = v_referral.id;
+  perform kanta.notify('member:' || v_referral.referrer_member_id, 'referral_rewarded',
+                       jsonb_build_object('voucher_id', v_voucher.id));
+  return new;
+end
+$$;
+drop trigger if exists purchases_complete_referral on kanta.purchases;
+create trigger purchases_complete_referral after insert on kanta.purchases
+  for each row execute function kanta.complete_referral();
+
+-- What the counter's confirmation shows: a referral this purchase completed.
+create or replace function kanta.purchase_extras(p_purchase_id uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce((
+    select jsonb_build_object('referral_completed', jsonb_build_object(
+      'referrer_member_id', r.referrer_member_id, 'referrer_name', m.display_name, 'voucher_code', v.code))
+    from kanta.referrals r
+    join kanta.members m on m.id = r.referrer_member_id
+    left join kanta.vouchers v on v.id = r.voucher_id
+    where r.purchase_id = p_purchase_id
+  ), '{}'::jsonb)
+$$;
+
+create or replace function kanta.referral_card(p_member_id uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select jsonb_build_object('referral', jsonb_build_object(
+    'code', m.referral_code,
+    'invited', m.referral_opens,
+    'joined', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id),
+    'rewarded', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id and r.status = 'rewarded'),
+    'pending', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id and r.status = 'pending'),
+    'welcome_reward', p.referral_welcome_reward,
+    'referrer_reward', p.referral_referrer_reward
+  ))
+  from kanta.members m
+  join kanta.programs p on p.business_id = m.business_id
+  where m.id = p_member_id
+$$;
+
+create or replace function kanta.card_extras(p_member_id uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(kanta.referral_card(p_member_id), '{}'::jsonb)
+$$;
+
+-- =============================================================================================
+-- Section - Public functions
+-- =============================================================================================
+
+-- What a shared link shows before anyone signs in: the café, the offer on both sides, and the
+-- inviter's first name only. Counts the link as opened.
+create or replace function public.referral_preview(p_code text)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_member kanta.members;
+  v_business kanta.businesses;
+  v_program kanta.programs;
+begin
+  update kanta.members set referral_opens = referral_opens + 1
+  where referral_code = upper(btrim(coalesce(p_code, '')))
+  returning * into v_member;
+  if v_member.id is null then
+    perform kanta.fail('referral_code_unknown', 'not_found');
+  end if;
+  select * into v_business from kanta.businesses where id = v_member.business_id;
+  select * into v_program from kanta.programs where business_id = v_member.business_id;
+  return jsonb_build_object(
+    'code', v_member.referral_code,
+    'business_name', v_business.name,
+    'business_slug', v_business.slug,
+    'color', v_business.color,
+    'welcome_reward', v_program.referral_welcome_reward,
+    'referrer_reward', v_program.referral_referrer_reward,
+    'inviter_first_name', nullif(split_part(btrim(coalesce(v_member.display_name, '')), ' ', 1), '')
+  );
+end
+$$;
+revoke execute on function public.referral_preview(text) from public;
+grant execute on function public.referral_preview(text) to anon, authenticated, service_role;
+
+-- Joining, now with an optional referral code. Joining twice returns the same card.
+drop function if exists public.join_business(text, text);
+create or replace function public.join_business(p_slug text, p_display_name text default null,
+                                                p_referral_code text default null)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := kanta.require_user();
+  v_now timestamptz := kanta.now();
+  v_business kanta.businesses;
+  v_program kanta.programs;
+  v_member kanta.members;
+  v_referrer kanta.members;
+  v_code text := nullif(upper(btrim(coalesce(p_referral_code, ''))), '');
+  v_voucher kanta.vouchers;
+  v_new boolean := false;
+begin
+  select * into v_business from kanta.businesses where slug = p_slug;
+  if v_business.id is null then
+    perform kanta.fail('business_not_found', 'not_found');
+  end if;
+  if p_display_name is not null and length(p_display_name) > 80 then
+    perform kanta.fail('invalid_display_name');
+  end if;
+  select * into v_program from kanta.programs where business_id = v_business.id;
+
+  if v_code is not null then
+    select * into v_referrer from kanta.members where referral_code = v_code and business_id = v_business.id;
+    if v_referrer.id is null then
+      perform kanta.fail('referral_code_unknown', 'not_found');
+    end if;
+    if v_referrer.user_id = v_uid
+       or exists (select 1 from auth.users u where u.id = v_referrer.user_id and lower(u.email) = lower(auth.email())) then
+      perform kanta.fail('self_referral');
+    end if;
+    if exists (select 1 from kanta.members where business_id = v_business.id and user_id = v_uid) then
+      perform kanta.fail('already_member', 'conflict');
+    end if;
+    -- The cap counts this calendar month on the café's calendar; the referrer's row lock keeps
+    -- two joins from both taking the last place.
+    perform 1 from kanta.members where id = v_referrer.id for update;
+    if (select count(*) from kanta.referrals r
+        where r.referrer_member_id = v_referrer.id
+          and date_trunc('month', r.created_at at time zone v_business.timezone)
+              = date_trunc('month', v_now at time zone v_business.timezone)) >= v_program.referral_monthly_cap then
+      perform kanta.fail('referral_cap_reached', 'conflict');
+    end if;
+  end if;
+
+  insert into kanta.members (business_id, user_id, display_name, member_number, joined_at)
+  values (v_business.id, v_uid, nullif(btrim(p_display_name), ''), kanta.new_member_number(v_business.id), v_now)
+  on conflict (business_id, user_id) do nothing
+  returning * into v_member;
+  if v_member.id is null then
+    select * into v_member from kanta.members where business_id = v_business.id and user_id = v_uid;
+  else
+    v_new := true;
+    if v_referrer.id is not null then
+      insert into kanta.referrals (business_id, referrer_member_id, referee_member_id, created_at)
+      values (v_business.id, v_referrer.id, v_member.id, v_now);
+      v_voucher := kanta.issue_voucher(v_member.id, 'welcome', v_program.referral_welcome_reward,
+                                       'join:' || v_member.id || '#welcome');
+      perform kanta.notify('member:' || v_referrer.id, 'referral_joined', jsonb_build_object('member_id', v_member.id));
+    end if;
+    perform kanta.notify('business:' || v_business.id, 'member_joined', jsonb_build_object('member_id', v_member.id));
+  end if;
+
+  return jsonb_build_object(
+    'member_id', v_member.id, 'business_id', v_business.id, 'business_name', v_business.name,
+    'member_number', v_member.member_number, 'joined_at', v_member.joined_at, 'new', v_new,
+    'welcome_voucher', case when v_voucher.id is not null then jsonb_build_object(
+      'id', v_voucher.id, 'code', v_voucher.code, 'title', v_voucher.title, 'expires_at', v_voucher.expires_at) end,
+    'referred_by', nullif(split_part(btrim(coalesce(v_referrer.display_name, '')), ' ', 1), '')
+  );
+end
+$$;
+revoke execute on function public.join_business(text, text, text) from public, anon;
+grant execute on function public.join_business(text, text, text) to authenticated, service_role;
+
+revoke execute on all functions in schema kanta from public, anon, authenticated;
+grant execute on function kanta.is_staff(uuid, text) to authenticated;
+grant execute on function kanta.can_listen(text) to authenticated;
+grant execute on function kanta.can_see_member(uuid) to authenticated;
