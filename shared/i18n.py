@@ -140,6 +140,31 @@ ERRORS: dict[str, dict[str, str]] = {
         "fi": "Kutsujan tämän kuun kutsuetu on jo käytetty. Voit silti liittyä.",
         "en": "The inviter has used this month's invitations. You can still join.",
     },
+    "vip_until_in_past": {
+        "fi": "VIP-jäsenyyden päättymisen pitää olla tulevaisuudessa.",
+        "en": "The VIP end date must be in the future.",
+    },
+    "note_too_long": {"fi": "Huomautus on liian pitkä.", "en": "The note is too long."},
+    "invalid_drop_windows": {
+        "fi": "VIP-aika alkaa ennen yleistä myyntiä, ja myynti loppuu niiden jälkeen.",
+        "en": "The VIP window must start before the public one, and both before the end.",
+    },
+    "invalid_drop": {
+        "fi": "Tarkista pudotuksen nimi, kuvaus, varasto ja ostoraja.",
+        "en": "Check the drop's title, description, stock and per-member limit.",
+    },
+    "invalid_quantity": {"fi": "Määrän pitää olla 1–100.", "en": "The quantity must be 1–100."},
+    "drop_not_found": {"fi": "Pudotusta ei löytynyt.", "en": "Drop not found."},
+    "drop_not_open": {"fi": "Varaus ei ole vielä auki.", "en": "Reservations are not open yet."},
+    "drop_closed": {"fi": "Varausaika on päättynyt.", "en": "Reservations have closed."},
+    "early_access_only": {
+        "fi": "Nyt varaavat vain VIP-jäsenet. Yleinen varaus avautuu pian.",
+        "en": "Only VIP members can reserve now. Public reservations open soon.",
+    },
+    "reservation_limit": {"fi": "Olet jo varannut enimmäismäärän.", "en": "You have already reserved the maximum."},
+    "sold_out": {"fi": "Loppuunvarattu.", "en": "Sold out."},
+    "reservation_not_found": {"fi": "Varausta ei löytynyt.", "en": "Reservation not found."},
+    "already_picked_up": {"fi": "Varaus on jo noudettu.", "en": "This reservation was already picked up."},
 }
 
 TEXTS: dict[str, dict[str, str]] = {

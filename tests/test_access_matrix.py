@@ -62,6 +62,20 @@ class World:
         self.number = card["member_number"]
         self.reward = card["rewards"][0]["id"]
         self.referral_code = card["referral"]["code"]
+        self.drop = self.a.owner.rpc(
+            "create_drop",
+            {
+                "p_business_id": self.a.id,
+                "p_title": "Box",
+                "p_description": "",
+                "p_vip_starts_at": "2000-01-01",
+                "p_public_starts_at": "2000-01-02",
+                "p_ends_at": "2099-01-01",
+                "p_stock": 100,
+                "p_per_member_limit": 50,
+            },
+        )["id"]
+        self.reservation = self.customer.rpc("reserve_drop", {"p_drop_id": self.drop})["reservation_id"]
 
 
 CALLS = {
@@ -95,6 +109,23 @@ CALLS = {
     "add_staff": (OWNER, lambda w: {"p_business_id": w.a.id, "p_email": "barista@cafe-a.example"}),
     "audit_log": (OWNER, lambda w: {"p_business_id": w.a.id}),
     "referral_preview": ({r: "allow" for r in ROLES}, lambda w: {"p_code": w.referral_code}),
+    "grant_vip": (OWNER, lambda w: {"p_business_id": w.a.id, "p_member_id": w.member, "p_until": "2099-01-01"}),
+    "revoke_vip": (OWNER, lambda w: {"p_business_id": w.a.id, "p_member_id": w.member}),
+    "create_drop": (
+        OWNER,
+        lambda w: {
+            "p_business_id": w.a.id,
+            "p_title": "Box",
+            "p_description": "",
+            "p_vip_starts_at": "2000-01-01",
+            "p_public_starts_at": "2000-01-02",
+            "p_ends_at": "2099-01-01",
+            "p_stock": 100,
+        },
+    ),
+    "reserve_drop": ({r: "deny" for r in ROLES} | {"customer": "allow"}, lambda w: {"p_drop_id": w.drop}),
+    "drop_reservations": (STAFF, lambda w: {"p_drop_id": w.drop}),
+    "mark_pickup": (STAFF, lambda w: {"p_reservation_id": w.reservation}),
 }
 
 
@@ -151,6 +182,9 @@ VISIBLE = {
     "vouchers": {"customer": "own", "staff": "all", "owner": "all"},
     "ledger": {"customer": "own", "staff": "all", "owner": "all"},
     "audit_log": {"owner": "all"},
+    "referrals": {"customer": "own", "staff": "all", "owner": "all"},
+    "drops": {"customer": "all", "staff": "all", "owner": "all"},
+    "reservations": {"customer": "own", "staff": "all", "owner": "all"},
     # Not granted to any client role at all: reading them is an error, not an empty list.
     "operations": {r: "error" for r in ROLES},
     "member_tokens": {r: "error" for r in ROLES},
