@@ -165,6 +165,32 @@ ERRORS: dict[str, dict[str, str]] = {
     "sold_out": {"fi": "Loppuunvarattu.", "en": "Sold out."},
     "reservation_not_found": {"fi": "Varausta ei löytynyt.", "en": "Reservation not found."},
     "already_picked_up": {"fi": "Varaus on jo noudettu.", "en": "This reservation was already picked up."},
+    "invalid_birthday": {"fi": "Syntymäpäivä ei kelpaa.", "en": "That birthday is not valid."},
+    "invalid_phone": {"fi": "Puhelinnumero ei kelpaa.", "en": "That phone number is not valid."},
+    "message_not_found": {"fi": "Viestiä ei löytynyt.", "en": "Message not found."},
+    "invalid_message": {
+        "fi": "Viestissä pitää olla otsikko (enintään 120 merkkiä) ja teksti (enintään 2000).",
+        "en": "A message needs a title (up to 120 characters) and a text (up to 2,000).",
+    },
+    "invalid_target": {
+        "fi": "Valitse vastaanottajat: kaikki, VIP, taso tai yksi jäsen.",
+        "en": "Choose the recipients: everyone, VIPs, a tier or one member.",
+    },
+    "invalid_score": {"fi": "Anna arvosana 0–10.", "en": "Give a score from 0 to 10."},
+    "comment_too_long": {
+        "fi": "Kommentti on liian pitkä (enintään 1000 merkkiä).",
+        "en": "The comment is too long (up to 1,000 characters).",
+    },
+    "no_recent_visit": {"fi": "Palautetta voi antaa käynnin jälkeen.", "en": "Feedback can be given after a visit."},
+    "feedback_already_given": {
+        "fi": "Kiitos, olet jo antanut palautetta tänään.",
+        "en": "Thank you, you already gave feedback today.",
+    },
+    "feedback_not_found": {"fi": "Palautetta ei löytynyt.", "en": "Feedback not found."},
+    "owner_cannot_delete": {
+        "fi": "Omistajan tiliä ei voi poistaa, ennen kuin yritykselle on toinen omistaja.",
+        "en": "An owner's account cannot be deleted until the business has another owner.",
+    },
 }
 
 TEXTS: dict[str, dict[str, str]] = {

@@ -30,10 +30,12 @@ class Cafe:
         if settings:
             self.owner.rpc("update_program", {"p_business_id": self.id, "p_settings": settings})
 
-    def customer(self, email: str, name: str | None = None):
-        """A signed-in customer who joined; returns (transport, member_id)."""
+    def customer(self, email: str, name: str | None = None, *, when: dt.datetime | None = None):
+        """A signed-in customer who joined (at `when`, if given); returns (transport, member_id)."""
         t = self.users(email)
+        t.clock = when
         card = t.rpc("join_business", {"p_slug": self.business["slug"], "p_display_name": name})
+        t.clock = None
         return t, card["member_id"]
 
     @contextlib.contextmanager

@@ -56,7 +56,7 @@ def test_pending_until_the_first_qualifying_purchase_then_granted_once(db, users
     small = cafe.buy(joined["member_id"], 300, when=at("2026-06-01", "09:00"))  # below the 5.00 minimum
     assert "referral_completed" not in small
     first = cafe.buy(joined["member_id"], 650, when=at("2026-06-02", "09:00"))
-    assert first["referral_completed"]["referrer_name"] == "Aino"
+    assert first["referral_completed"]["referrer_member_id"] == aino_member
     again = cafe.buy(joined["member_id"], 900, when=at("2026-06-03", "09:00"))
     assert "referral_completed" not in again
 

@@ -133,7 +133,8 @@ drop trigger if exists purchases_complete_referral on kanta.purchases;
 create trigger purchases_complete_referral after insert on kanta.purchases
   for each row execute function kanta.complete_referral();
 
--- What the counter's confirmation shows: a referral this purchase completed.
+-- What the counter's confirmation shows: a referral this purchase completed. No names: this
+-- answer is stored for retries and must not outlive a deleted account's personal data.
 create or replace function kanta.purchase_extras(p_purchase_id uuid)
 returns jsonb
 language sql
@@ -143,9 +144,8 @@ set search_path = ''
 as $$
   select coalesce((
     select jsonb_build_object('referral_completed', jsonb_build_object(
-      'referrer_member_id', r.referrer_member_id, 'referrer_name', m.display_name, 'voucher_code', v.code))
+      'referrer_member_id', r.referrer_member_id, 'voucher_code', v.code))
     from kanta.referrals r
-    join kanta.members m on m.id = r.referrer_member_id
     left join kanta.vouchers v on v.id = r.voucher_id
     where r.purchase_id = p_purchase_id
   ), '{}'::jsonb)
