@@ -191,6 +191,14 @@ ERRORS: dict[str, dict[str, str]] = {
         "fi": "Omistajan tiliä ei voi poistaa, ennen kuin yritykselle on toinen omistaja.",
         "en": "An owner's account cannot be deleted until the business has another owner.",
     },
+    "invalid_segment": {"fi": "Tuntematon asiakasryhmä.", "en": "Unknown segment."},
+    "invalid_churn_factor": {"fi": "Kertoimen pitää olla 1–10.", "en": "The factor must be between 1 and 10."},
+    "invalid_period": {
+        "fi": "Aikavälin alun pitää olla ennen loppua (enintään 3 vuotta).",
+        "en": "The period must start before it ends (3 years at most).",
+    },
+    "invalid_bucket": {"fi": "Valitse päivä, viikko tai kuukausi.", "en": "Choose day, week or month."},
+    "invalid_metric": {"fi": "Tuntematon mittari.", "en": "Unknown metric."},
 }
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -221,3 +229,14 @@ def error_text(error: KantaError | str, lang: str = DEFAULT_LANGUAGE) -> str:
         entry = ERRORS.get(type(error).default_code)
     entry = entry or ERRORS["unexpected_error"]
     return entry.get(lang) or entry["en"]
+
+
+def churn_reason(member: dict, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Words for churn_risk's numbers, e.g. "usually every 6 days, last seen 27 days ago"."""
+    from babel.numbers import format_decimal
+
+    gap = format_decimal(float(member["typical_gap_days"]), format="#,##0.#", locale="fi_FI" if lang == "fi" else "en")
+    days = member["days_away"]
+    if lang == "fi":
+        return f"käy yleensä {gap} päivän välein, viimeksi {days} päivää sitten"
+    return f"usually every {gap} days, last seen {days} days ago"

@@ -145,6 +145,20 @@ CALLS = {
     "export_my_data": (SIGNED_IN, lambda w: {}),
     # Everyone signed in may delete their own account; the owner is refused (a Conflict) while owning.
     "delete_my_account": (SIGNED_IN, lambda w: {}),
+    "member_segments": (OWNER, lambda w: {"p_business_id": w.a.id}),
+    "churn_risk": (OWNER, lambda w: {"p_business_id": w.a.id}),
+    "business_kpis": (OWNER, lambda w: {"p_business_id": w.a.id, "p_from": "2026-01-01", "p_to": "2027-01-01"}),
+    "kpi_timeseries": (
+        OWNER,
+        lambda w: {
+            "p_business_id": w.a.id,
+            "p_metric": "revenue",
+            "p_bucket": "week",
+            "p_from": "2026-01-01",
+            "p_to": "2027-01-01",
+        },
+    ),
+    "export_members": (OWNER, lambda w: {"p_business_id": w.a.id}),
 }
 
 

@@ -1,0 +1,362 @@
+-- Owner insights: RFM segments, churn risk, KPIs, time series and the members export.
+-- Everything reads the cached aggregates on kanta.members (visits, spend, first and last visit)
+-- or the purchases by (business_id, created_at), so a shop of 100k members answers quickly.
+
+-- =============================================================================================
+-- Section - Indexes the insights rely on
+-- =============================================================================================
+create index if not exists members_business_last_visit_idx on kanta.members (business_id, last_visit_at);
+create index if not exists members_business_joined_idx on kanta.members (business_id, joined_at);
+create index if not exists vouchers_business_issued_idx on kanta.vouchers (business_id, issued_at);
+create index if not exists referrals_business_created_idx on kanta.referrals (business_id, created_at);
+
+-- =============================================================================================
+-- Section - RFM segments
+-- Scores 1–5 against the shop's own quintiles (recency: days since the last visit, fewer is
+-- better; frequency: visits; monetary: spend). The segment rules, in order:
+--   new          joined in the last 30 days with at most one visit
+--   champions    R >= 4 and F >= 4 and M >= 4
+--   loyal        F >= 4 and R >= 3
+--   potential    R >= 4
+--   at_risk      R <= 2 and F >= 3
+--   hibernating  R <= 2 and last visit within 180 days
+--   lost         everyone else (gone over 180 days, or never came back)
+-- =============================================================================================
+create or replace function kanta.rfm(p_business_id uuid, p_at timestamptz)
+returns table (member_id uuid, r integer, f integer, m integer, segment text)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  with base as (
+    select mb.id, mb.visits, mb.spend_cents, mb.joined_at, mb.last_visit_at,
+           coalesce(extract(epoch from p_at - mb.last_visit_at) / 86400, 100000)::numeric as days
+    from kanta.members mb
+    where mb.business_id = p_business_id and mb.joined_at <= p_at
+  ),
+  cuts as (
+    select percentile_cont(array[0.2, 0.4, 0.6, 0.8]) within group (order by days) as d,
+           percentile_cont(array[0.2, 0.4, 0.6, 0.8]) within group (order by visits) as v,
+           percentile_cont(array[0.2, 0.4, 0.6, 0.8]) within group (order by spend_cents) as s
+    from base
+  ),
+  scored as (
+    select b.*,
+           5 - (case when b.days > c.d[1] then 1 else 0 end + case when b.days > c.d[2] then 1 else 0 end
+                + case when b.days > c.d[3] then 1 else 0 end + case when b.days > c.d[4] then 1 else 0 end) as r,
+           1 + (case when b.visits > c.v[1] then 1 else 0 end + case when b.visits > c.v[2] then 1 else 0 end
+                + case when b.visits > c.v[3] then 1 else 0 end + case when b.visits > c.v[4] then 1 else 0 end) as f,
+           1 + (case when b.spend_cents > c.s[1] then 1 else 0 end + case when b.spend_cents > c.s[2] then 1 else 0 end
+                + case when b.spend_cents > c.s[3] then 1 else 0 end + case when b.spend_cents > c.s[4] then 1 else 0 end) as m
+    from base b cross join cuts c
+  )
+  select id, r, f, m,
+         case
+           when joined_at > p_at - interval '30 days' and visits <= 1 then 'new'
+           when r >= 4 and f >= 4 and m >= 4 then 'champions'
+           when f >= 4 and r >= 3 then 'loyal'
+           when r >= 4 then 'potential'
+           when r <= 2 and f >= 3 then 'at_risk'
+           when r <= 2 and days <= 180 then 'hibernating'
+           when days > 180 then 'lost'
+           else 'potential'
+         end
+  from scored
+$$;
+
+create or replace function public.member_segments(p_business_id uuid, p_segment text default null,
+                                                  p_limit integer default 50, p_offset integer default 0)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := kanta.now();
+  v_result jsonb;
+begin
+  if not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
+  end if;
+  if p_segment is not null and p_segment not in ('champions', 'loyal', 'potential', 'new', 'at_risk', 'hibernating', 'lost') then
+    perform kanta.fail('invalid_segment');
+  end if;
+  if p_limit is null or p_limit not between 1 and 500 or p_offset is null or p_offset < 0 then
+    perform kanta.fail('invalid_page_size');
+  end if;
+  with s as materialized (select * from kanta.rfm(p_business_id, v_now))
+  select jsonb_build_object(
+    'counts', (select jsonb_object_agg(seg, coalesce(n, 0))
+               from unnest(array['champions', 'loyal', 'potential', 'new', 'at_risk', 'hibernating', 'lost']) seg
+               left join (select segment, count(*) as n from s group by segment) c on c.segment = seg),
+    'members', coalesce((
+      select jsonb_agg(jsonb_build_object('member_id', page.id, 'member_number', page.member_number,
+                                          'display_name', page.display_name, 'r', page.r, 'f', page.f, 'm', page.m,
+                                          'visits', page.visits, 'spend_cents', page.spend_cents,
+                                          'last_visit_at', page.last_visit_at) order by page.spend_cents desc, page.id)
+      from (
+        select mb.id, mb.member_number, mb.display_name, x.r, x.f, x.m, mb.visits, mb.spend_cents, mb.last_visit_at
+        from s x join kanta.members mb on mb.id = x.member_id
+        where x.segment = p_segment
+        order by mb.spend_cents desc, mb.id
+        limit p_limit offset p_offset
+      ) page
+    ), '[]'::jsonb)
+  ) into v_result;
+  return v_result;
+end
+$$;
+revoke execute on function public.member_segments(uuid, text, integer, integer) from public, anon;
+grant execute on function public.member_segments(uuid, text, integer, integer) to authenticated, service_role;
+
+-- =============================================================================================
+-- Section - Churn risk
+-- The rule is kanta.is_at_risk (the inbox migration): at least 3 visits and away more than k
+-- times the member's own typical gap. The reason is given as numbers; the app words it.
+-- =============================================================================================
+create or replace function public.churn_risk(p_business_id uuid, p_k numeric default 2, p_limit integer default 50)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := kanta.now();
+begin
+  if not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
+  end if;
+  if p_k is null or p_k not between 1 and 10 then
+    perform kanta.fail('invalid_churn_factor');
+  end if;
+  if p_limit is null or p_limit not between 1 and 500 then
+    perform kanta.fail('invalid_page_size');
+  end if;
+  return (
+    with risky as (
+      select mb.id, mb.member_number, mb.display_name, mb.visits, mb.spend_cents, mb.last_visit_at,
+             round(extract(epoch from mb.last_visit_at - mb.first_visit_at) / 86400 / (mb.visits - 1), 1) as gap_days,
+             -- Calendar days on the café's calendar ("100 days ago" across a DST change).
+             (v_now at time zone b.timezone)::date - (mb.last_visit_at at time zone b.timezone)::date as days_away
+      from kanta.members mb
+      join kanta.businesses b on b.id = mb.business_id
+      where mb.business_id = p_business_id and mb.visits >= 3 and mb.user_id is not null
+        and kanta.is_at_risk(mb.visits, mb.first_visit_at, mb.last_visit_at, v_now, p_k)
+    )
+    select jsonb_build_object(
+      'total', (select count(*) from risky),
+      'k', p_k,
+      'members', coalesce((
+        select jsonb_agg(jsonb_build_object(
+                 'member_id', r.id, 'member_number', r.member_number, 'display_name', r.display_name,
+                 'visits', r.visits, 'spend_cents', r.spend_cents, 'last_visit_at', r.last_visit_at,
+                 'typical_gap_days', r.gap_days, 'days_away', r.days_away,
+                 'win_back_sent', exists (select 1 from kanta.messages x where x.member_id = r.id
+                                          and x.kind = 'win_back' and x.created_at > v_now - interval '60 days'))
+               order by r.spend_cents desc, r.id)
+        from (select * from risky order by spend_cents desc, id limit p_limit) r
+      ), '[]'::jsonb))
+  );
+end
+$$;
+revoke execute on function public.churn_risk(uuid, numeric, integer) from public, anon;
+grant execute on function public.churn_risk(uuid, numeric, integer) to authenticated, service_role;
+
+-- =============================================================================================
+-- Section - KPIs
+-- =============================================================================================
+create or replace function public.business_kpis(p_business_id uuid, p_from timestamptz, p_to timestamptz)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := kanta.now();
+  v_result jsonb;
+begin
+  if not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
+  end if;
+  if p_from is null or p_to is null or p_from >= p_to then
+    perform kanta.fail('invalid_period');
+  end if;
+  with sales as materialized (
+    select p.member_id, p.amount_cents
+    from kanta.purchases p
+    where p.business_id = p_business_id and p.refunded_at is null
+      and p.created_at >= p_from and p.created_at < p_to
+  ),
+  per_member as (
+    select member_id, count(*) as n, sum(amount_cents) as spend from sales where member_id is not null group by member_id
+  )
+  select jsonb_build_object(
+    'from', p_from, 'to', p_to,
+    'members', (select count(*) from kanta.members where business_id = p_business_id and joined_at <= v_now),
+    'active_30', (select count(*) from kanta.members where business_id = p_business_id
+                  and last_visit_at > v_now - interval '30 days'),
+    'active_90', (select count(*) from kanta.members where business_id = p_business_id
+                  and last_visit_at > v_now - interval '90 days'),
+    'new_members', (select count(*) from kanta.members where business_id = p_business_id
+                    and joined_at >= p_from and joined_at < p_to),
+    'revenue_cents', (select coalesce(sum(amount_cents), 0) from sales),
+    'member_revenue_cents', (select coalesce(sum(amount_cents), 0) from sales where member_id is not null),
+    'member_revenue_share', (select round(coalesce(sum(amount_cents) filter (where member_id is not null), 0)::numeric
+                                          / nullif(sum(amount_cents), 0), 4) from sales),
+    'buying_members', (select count(*) from per_member),
+    'repeat_rate', (select round(count(*) filter (where n >= 2)::numeric / nullif(count(*), 0), 4) from per_member),
+    'visits_per_member', (select round(sum(n)::numeric / nullif(count(*), 0), 2) from per_member),
+    'vouchers_issued', (select count(*) from kanta.vouchers where business_id = p_business_id
+                        and issued_at >= p_from and issued_at < p_to),
+    'vouchers_redeemed', (select count(*) from kanta.vouchers where business_id = p_business_id
+                          and issued_at >= p_from and issued_at < p_to and status = 'redeemed'),
+    'redemption_rate', (select round(count(*) filter (where status = 'redeemed')::numeric / nullif(count(*), 0), 4)
+                        from kanta.vouchers where business_id = p_business_id
+                        and issued_at >= p_from and issued_at < p_to),
+    'referrals', (select count(*) from kanta.referrals where business_id = p_business_id
+                  and created_at >= p_from and created_at < p_to),
+    'referral_conversion', (select round(count(*) filter (where status = 'rewarded')::numeric / nullif(count(*), 0), 4)
+                            from kanta.referrals where business_id = p_business_id
+                            and created_at >= p_from and created_at < p_to),
+    'nps', (select round(100.0 * (count(*) filter (where score >= 9) - count(*) filter (where score <= 6))
+                         / nullif(count(*), 0))
+            from kanta.feedback where business_id = p_business_id and created_at >= p_from and created_at < p_to),
+    'feedback_responses', (select count(*) from kanta.feedback where business_id = p_business_id
+                           and created_at >= p_from and created_at < p_to),
+    -- Average spend in the period per buying member, by the tier cached on the member row.
+    'average_spend_by_tier', (select coalesce(jsonb_object_agg(tier, avg_cents), '{}'::jsonb) from (
+        select coalesce(mb.tier, 'none') as tier, round(avg(pm.spend)) as avg_cents
+        from per_member pm join kanta.members mb on mb.id = pm.member_id
+        group by 1) t)
+  ) into v_result;
+  return v_result;
+end
+$$;
+revoke execute on function public.business_kpis(uuid, timestamptz, timestamptz) from public, anon;
+grant execute on function public.business_kpis(uuid, timestamptz, timestamptz) to authenticated, service_role;
+
+-- Buckets of a metric on the café's calendar, for charts.
+create or replace function public.kpi_timeseries(p_business_id uuid, p_metric text, p_bucket text,
+                                                 p_from timestamptz, p_to timestamptz)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_tz text;
+begin
+  if not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
+  end if;
+  if p_bucket is null or p_bucket not in ('day', 'week', 'month') then
+    perform kanta.fail('invalid_bucket');
+  end if;
+  if p_metric is null or p_metric not in ('revenue', 'member_revenue_share', 'visits', 'new_members',
+                                          'redemptions', 'nps') then
+    perform kanta.fail('invalid_metric');
+  end if;
+  if p_from is null or p_to is null or p_from >= p_to or p_to - p_from > interval '3 years' then
+    perform kanta.fail('invalid_period');
+  end if;
+  select timezone into v_tz from kanta.businesses where id = p_business_id;
+  return jsonb_build_object('metric', p_metric, 'bucket', p_bucket, 'points', coalesce((
+    select jsonb_agg(jsonb_build_object('bucket', b, 'value', v) order by b)
+    from (
+      select (date_trunc(p_bucket, p.created_at at time zone v_tz))::date as b,
+             case p_metric
+               when 'revenue' then sum(p.amount_cents)::numeric
+               when 'visits' then count(*) filter (where p.member_id is not null)::numeric
+               else round(sum(p.amount_cents) filter (where p.member_id is not null)::numeric
+                          / nullif(sum(p.amount_cents), 0), 4)
+             end as v
+      from kanta.purchases p
+      where p_metric in ('revenue', 'visits', 'member_revenue_share')
+        and p.business_id = p_business_id and p.refunded_at is null
+        and p.created_at >= p_from and p.created_at < p_to
+      group by 1
+      union all
+      select (date_trunc(p_bucket, mb.joined_at at time zone v_tz))::date, count(*)::numeric
+      from kanta.members mb
+      where p_metric = 'new_members' and mb.business_id = p_business_id
+        and mb.joined_at >= p_from and mb.joined_at < p_to
+      group by 1
+      union all
+      select (date_trunc(p_bucket, v.redeemed_at at time zone v_tz))::date, count(*)::numeric
+      from kanta.vouchers v
+      where p_metric = 'redemptions' and v.business_id = p_business_id and v.status = 'redeemed'
+        and v.redeemed_at >= p_from and v.redeemed_at < p_to
+      group by 1
+      union all
+      select (date_trunc(p_bucket, f.created_at at time zone v_tz))::date,
+             round(100.0 * (count(*) filter (where f.score >= 9) - count(*) filter (where f.score <= 6)) / count(*))
+      from kanta.feedback f
+      where p_metric = 'nps' and f.business_id = p_business_id and f.created_at >= p_from and f.created_at < p_to
+      group by 1
+    ) series (b, v)
+  ), '[]'::jsonb));
+end
+$$;
+revoke execute on function public.kpi_timeseries(uuid, text, text, timestamptz, timestamptz) from public, anon;
+grant execute on function public.kpi_timeseries(uuid, text, text, timestamptz, timestamptz) to authenticated, service_role;
+
+-- =============================================================================================
+-- Section - Export
+-- =============================================================================================
+-- The member fields the owner may see, as CSV text (a header row, then one row per member).
+create or replace function public.export_members(p_business_id uuid)
+returns text
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := kanta.now();
+begin
+  if not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
+  end if;
+  return (
+    select 'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,'
+           || 'last_visit_at,marketing_consent' || chr(10)
+           || coalesce(string_agg(concat_ws(',',
+                kanta.csv(mb.member_number), kanta.csv(mb.display_name), kanta.csv(u.email),
+                kanta.csv(to_char(mb.joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(mb.tier), kanta.csv(s.segment),
+                kanta.csv(to_char(mb.last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+                mb.marketing_consent), chr(10) order by mb.member_number) || chr(10), '')
+    from kanta.members mb
+    left join auth.users u on u.id = mb.user_id
+    left join kanta.rfm(p_business_id, v_now) s on s.member_id = mb.id
+    where mb.business_id = p_business_id and mb.user_id is not null
+  );
+end
+$$;
+revoke execute on function public.export_members(uuid) from public, anon;
+grant execute on function public.export_members(uuid) to authenticated, service_role;
+
+-- One CSV field: quoted when it holds a comma, quote or line break; a leading =, +, - or @ is
+-- prefixed with ' so a spreadsheet does not run it as a formula.
+create or replace function kanta.csv(p_value text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case
+    when p_value is null then ''
+    else (select case when v ~ '[",\r\n]' then '"' || replace(v, '"', '""') || '"' else v end
+          from (select case when p_value ~ '^[=+\-@]' then '''' || p_value else p_value end as v) x)
+  end
+$$;
+
+revoke execute on all functions in schema kanta from public, anon, authenticated;
+grant execute on function kanta.is_staff(uuid, text) to authenticated;
+grant execute on function kanta.can_listen(text) to authenticated;
+grant execute on function kanta.can_see_member(uuid) to authenticated;
