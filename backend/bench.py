@@ -104,10 +104,117 @@ def bench_foundation(repeat: int = 3) -> dict:
     return results
 
 
-def run(sections: list[str], out: Path | None) -> dict:
+def _percentiles(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+
+    def pick(q):
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"p50_ms": pick(0.5), "p95_ms": pick(0.95), "p99_ms": pick(0.99), "n": len(ordered)}
+
+
+def bench_insights(data_dir: Path, members: int, months: int, repeat: int = 20) -> dict:
+    """Seed (or reuse) a café with `members` members, then time the owner's insights and my_card."""
+    import datetime as dt
+
+    import psycopg
+
+    from backend.seed import seed
+    from backend.transport.base import User
+    from backend.transport.postgres import PostgresBackend
+
+    pg = EmbeddedPostgres(data_dir)
+    pg.start()
+    migrate(pg.conninfo(user="postgres"))
+    results: dict = {}
+    with psycopg.connect(pg.conninfo()) as conn:
+        found = conn.execute(
+            "select b.id, count(m.id) from kanta.businesses b join kanta.members m on m.business_id = b.id"
+            " where b.slug like 'seed-%%' group by b.id order by 2 desc limit 1"
+        ).fetchone()
+    if not found or found[1] < members:
+        t0 = time.perf_counter()
+        report = seed(pg.conninfo(), businesses=1, members=members, months=months, progress=print)
+        results["seed_seconds"] = round(time.perf_counter() - t0, 1)
+        results["seed_purchases"] = report.purchases
+    with psycopg.connect(pg.conninfo()) as conn:
+        business, owner = conn.execute(
+            "select b.id::text, s.user_id::text from kanta.businesses b join kanta.staff s on s.business_id = b.id"
+            " and s.role = 'owner' where b.slug like 'seed-%%'"
+            " order by (select count(*) from kanta.members m where m.business_id = b.id) desc limit 1"
+        ).fetchone()
+        conn.execute("analyze")
+        results["members"], results["ledger_rows"], results["purchases"] = conn.execute(
+            "select (select count(*) from kanta.members where business_id = %s),"
+            " (select count(*) from kanta.ledger where business_id = %s),"
+            " (select count(*) from kanta.purchases where business_id = %s)",
+            (business, business, business),
+        ).fetchone()
+        member_ids = [
+            r[0]
+            for r in conn.execute(
+                "select id::text from kanta.members where business_id = %s order by random() limit 200", (business,)
+            )
+        ]
+        member_users = dict(
+            conn.execute(
+                "select id::text, user_id::text from kanta.members where id = any(%s::uuid[])", (member_ids,)
+            ).fetchall()
+        )
+    backend = PostgresBackend(pg.conninfo(user="authenticator"), pg.conninfo(), max_size=2)
+    try:
+        t = backend.transport()
+        t.user = User(id=owner, email="", role="authenticated")
+        now = dt.datetime.now(dt.UTC)
+        calls = [  # (label, function, params)
+            ("member_segments", "member_segments", {"p_business_id": business}),
+            ("churn_risk", "churn_risk", {"p_business_id": business}),
+            (
+                "business_kpis (90 days)",
+                "business_kpis",
+                {"p_business_id": business, "p_from": now - dt.timedelta(days=90), "p_to": now},
+            ),
+            (
+                "kpi_timeseries (revenue, weekly, 6 months)",
+                "kpi_timeseries",
+                {
+                    "p_business_id": business,
+                    "p_metric": "revenue",
+                    "p_bucket": "week",
+                    "p_from": now - dt.timedelta(days=182),
+                    "p_to": now,
+                },
+            ),
+        ]
+        for label, fn, params in calls:
+            samples = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                t.rpc(fn, params)
+                samples.append(time.perf_counter() - t0)
+            results[label] = _percentiles(samples)
+        samples = []
+        for member_id in member_ids:
+            t.user = User(id=member_users[member_id], email="", role="authenticated")
+            t0 = time.perf_counter()
+            t.rpc("my_card", {"p_member_id": member_id})
+            samples.append(time.perf_counter() - t0)
+        results["my_card"] = _percentiles(samples)
+    finally:
+        backend.close()
+    return results
+
+
+def run(
+    sections: list[str], out: Path | None, *, data_dir: Path | None = None, members: int = 100000, months: int = 18
+) -> dict:
     report = {"machine": machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if "foundation" in sections:
         report["foundation"] = bench_foundation()
+    if "insights" in sections:
+        from backend.embedded import default_data_dir
+
+        report["insights"] = bench_insights((data_dir or default_data_dir().parent / "bench"), members, months)
     print(
         f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
         f"{report['machine']['memory_gib']} GiB, Python {report['machine']['python']}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import os
@@ -269,15 +270,29 @@ def cmd_serve(args, *, demo: bool = False) -> int:
     return 0
 
 
+def cmd_seed(args) -> int:
+    from backend.seed import seed
+
+    pg = _db(args)
+    if not pg.running():
+        pg.start()
+    migrate(pg.conninfo(user="postgres"))
+    report = seed(
+        pg.conninfo(), businesses=args.businesses, members=args.members, months=args.months, rng_seed=args.seed
+    )
+    print(json.dumps(dataclasses.asdict(report), indent=2))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from backend.bench import run
 
-    known = ["foundation"]
+    known = ["foundation", "insights"]
     unknown = [s for s in args.sections if s not in known]
     if unknown:
         print(f"kanta bench: unknown section {unknown[0]!r}; choose from {', '.join(known)}", file=sys.stderr)
         return 2
-    run(args.sections or known, args.json)
+    run(args.sections or ["foundation"], args.json, data_dir=args.data_dir, members=args.members, months=args.months)
     return 0
 
 
@@ -312,8 +327,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--business-name")
     add.set_defaults(func=cmd_user_add)
 
+    seed_p = sub.add_parser("seed", help="write a realistic, deterministic history through the API")
+    seed_p.add_argument("--businesses", type=int, default=1)
+    seed_p.add_argument("--members", type=int, default=1000)
+    seed_p.add_argument("--months", type=int, default=12)
+    seed_p.add_argument("--seed", type=int, default=42)
+    seed_p.set_defaults(func=cmd_seed)
+
     bench = sub.add_parser("bench", help="measure and print figures (see the issues for targets)")
-    bench.add_argument("sections", nargs="*", help="foundation (default: all)")
+    bench.add_argument("sections", nargs="*", help="foundation (default), insights")
+    bench.add_argument("--members", type=int, default=100000, help="insights: members in the seeded café")
+    bench.add_argument("--months", type=int, default=18, help="insights: months of history")
     bench.add_argument("--json", type=Path, default=Path("bench-results.json"))
     bench.set_defaults(func=cmd_bench)
 

