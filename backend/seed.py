@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -62,7 +63,7 @@ class _Writer:
         self.conn.execute("set synchronous_commit = off")
         self.batch, self.pending = batch, 0
 
-    def call(self, fn: str, params: dict, *, claims: str, at: dt.datetime, role: str):
+    def call(self, fn: str, params: dict, *, claims: str, at: dt.datetime, role: str, batch_commit: bool = True):
         args = ", ".join(f"{k} := %s" for k in params)
         # The settings are made in FROM, so they are in force when the function runs.
         row = self.conn.execute(
@@ -71,7 +72,7 @@ class _Writer:
             [*[None if v is None else str(v) for v in params.values()], role, claims, at.isoformat()],
         ).fetchone()
         self.pending += 1
-        if self.pending >= self.batch:
+        if batch_commit and self.pending >= self.batch:
             self.commit()
         return row[0]
 
@@ -79,7 +80,7 @@ class _Writer:
         """A call that the rules may refuse (e.g. a referral cap): refused calls leave nothing."""
         self.conn.execute("savepoint seed_try")
         try:
-            result = self.call(fn, params, **kwargs)
+            result = self.call(fn, params, batch_commit=False, **kwargs)
         except psycopg.errors.RaiseException:
             self.conn.execute("rollback to savepoint seed_try")
             return None
@@ -180,7 +181,48 @@ def seed(
         f"({weeks_total:.0f} weeks); visits/week scale {scale:.2f}"
     )
 
-    # One time-ordered stream of events.
+    writer.close()
+    # Two shards of members, each its own time-ordered stream on its own connection (this machine
+    # has two cores). Referrers come from the same shard, so each shard is deterministic.
+    shards = [people[k::2] for k in range(2)]
+    reports = [SeedReport() for _ in shards]
+    failures: list[BaseException] = []
+
+    def play(k, shard):
+        try:
+            _simulate(admin_conninfo, shard, cafes, end, scale, rng_seed * 10 + k, f"{run}-{k}", reports[k], progress)
+        except BaseException as exc:  # re-raised below: a shard must not fail silently
+            failures.append(exc)
+
+    threads = [threading.Thread(target=play, args=(k, shard)) for k, shard in enumerate(shards)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if failures:
+        raise failures[0]
+    for r in reports:
+        for field in ("members", "purchases", "sales_without_member", "vouchers_redeemed", "feedback", "referrals"):
+            setattr(report, field, getattr(report, field) + getattr(r, field))
+    report.seconds = round(time.perf_counter() - t0, 1)
+    return report
+
+
+def _simulate(
+    conninfo: str,
+    people: list[dict],
+    cafes: list[dict],
+    end: dt.datetime,
+    scale: float,
+    rng_seed: int,
+    run: str,
+    report: SeedReport,
+    progress: Callable[[str], None],
+) -> None:
+    """Play one shard's events in time order through the API."""
+    rng = random.Random(rng_seed)
+    writer = _Writer(conninfo, batch=500)
+    t0 = time.perf_counter()
     events: list[tuple[dt.datetime, int, str, dict]] = []
     seq = 0
     keys = itertools.count()
@@ -296,8 +338,6 @@ def seed(
         if report.purchases and report.purchases % 50000 == 0 and kind == "visit":
             progress(f"seed: {report.purchases} purchases, {time.perf_counter() - t0:.0f} s")
     writer.close()
-    report.seconds = round(time.perf_counter() - t0, 1)
-    return report
 
 
 def _next_visit(rng: random.Random, at: dt.datetime, per_week: float) -> dt.datetime:
