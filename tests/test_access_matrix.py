@@ -211,6 +211,7 @@ VISIBLE = {
     # Not granted to any client role at all: reading them is an error, not an empty list.
     "operations": {r: "error" for r in ROLES},
     "member_tokens": {r: "error" for r in ROLES},
+    "daily_sales": {r: "error" for r in ROLES},
 }
 TABLES = sorted(VISIBLE)
 # The column that makes a row "the customer's own".

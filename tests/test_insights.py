@@ -182,3 +182,17 @@ def test_insights_are_for_the_owner_only(cafe):
     ):
         with pytest.raises(PermissionDenied):
             cafe.staff.rpc(fn, {"p_business_id": cafe.id, **params})
+
+
+def test_a_refund_leaves_the_revenue_series_and_kpis(cafe):
+    june = {"p_business_id": cafe.id, "p_from": at("2026-06-01", "00:00"), "p_to": at("2026-07-01", "00:00")}
+    with cafe.clock(at("2026-06-24", "16:00"), cafe.staff):
+        extra = cafe.staff.rpc(
+            "record_purchase",
+            {"p_business_id": cafe.id, "p_member_id": None, "p_amount_cents": 5000, "p_idempotency_key": key()},
+        )
+    week = {"p_metric": "revenue", "p_bucket": "week", **june}
+    assert cafe.owner.rpc("kpi_timeseries", {**week})["points"][-1]["value"] == 10000  # 50.00 + 50.00
+    cafe.refund(extra["purchase_id"], when=at("2026-06-24", "16:05"))
+    assert cafe.owner.rpc("kpi_timeseries", {**week})["points"][-1]["value"] == 5000
+    assert cafe.owner.rpc("business_kpis", june)["revenue_cents"] == 13200
