@@ -226,6 +226,7 @@ def _simulate(
     events: list[tuple[dt.datetime, int, str, dict]] = []
     seq = 0
     keys = itertools.count()
+    shown = 0
 
     def push(at, kind, data):
         nonlocal seq
@@ -335,8 +336,9 @@ def _simulate(
                 is not None
             ):
                 report.feedback += 1
-        if report.purchases and report.purchases % 50000 == 0 and kind == "visit":
-            progress(f"seed: {report.purchases} purchases, {time.perf_counter() - t0:.0f} s")
+        if report.purchases >= shown + 50000:
+            shown = report.purchases
+            progress(f"seed: {run}: {report.purchases} purchases, {time.perf_counter() - t0:.0f} s")
     writer.close()
 
 
