@@ -165,8 +165,8 @@ immutable
 set search_path = ''
 as $$
   select p_visits >= 3 and p_last < p_at
-     and extract(epoch from p_at - p_last)
-         > p_k * greatest(extract(epoch from p_last - p_first) / (p_visits - 1), 86400)
+     and date_part('epoch', p_at - p_last)
+         > p_k::float8 * greatest(date_part('epoch', p_last - p_first) / (p_visits - 1), 86400)
 $$;
 
 -- Every automation, for every business, as of p_now. Running it again the same day sends

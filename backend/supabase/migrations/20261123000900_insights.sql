@@ -1,6 +1,7 @@
 -- Owner insights: RFM segments, churn risk, KPIs, time series and the members export.
--- Everything reads the cached aggregates on kanta.members (visits, spend, first and last visit)
--- or the purchases by (business_id, created_at), so a shop of 100k members answers quickly.
+-- They read the cached aggregates on kanta.members (visits, spend, first and last visit), a
+-- daily sales rollup kept with each purchase and refund, or purchases by (business_id, created_at).
+-- Arithmetic on time spans uses date_part (float8): extract() returns numeric, slow over a shop.
 
 -- =============================================================================================
 -- Section - Indexes the insights rely on
@@ -30,25 +31,23 @@ security definer
 set search_path = ''
 as $$
   with base as (
-    select mb.id, mb.visits, mb.spend_cents, mb.joined_at, mb.last_visit_at,
-           coalesce(extract(epoch from p_at - mb.last_visit_at) / 86400, 100000)::numeric as days
+    select mb.id, mb.visits, mb.spend_cents::float8 as spend, mb.joined_at,
+           coalesce(date_part('epoch', p_at - mb.last_visit_at) / 86400, 100000) as days
     from kanta.members mb
     where mb.business_id = p_business_id and mb.joined_at <= p_at
   ),
   cuts as (
     select percentile_cont(array[0.2, 0.4, 0.6, 0.8]) within group (order by days) as d,
            percentile_cont(array[0.2, 0.4, 0.6, 0.8]) within group (order by visits) as v,
-           percentile_cont(array[0.2, 0.4, 0.6, 0.8]) within group (order by spend_cents) as s
+           percentile_cont(array[0.2, 0.4, 0.6, 0.8]) within group (order by spend) as s
     from base
   ),
   scored as (
     select b.*,
-           5 - (case when b.days > c.d[1] then 1 else 0 end + case when b.days > c.d[2] then 1 else 0 end
-                + case when b.days > c.d[3] then 1 else 0 end + case when b.days > c.d[4] then 1 else 0 end) as r,
-           1 + (case when b.visits > c.v[1] then 1 else 0 end + case when b.visits > c.v[2] then 1 else 0 end
-                + case when b.visits > c.v[3] then 1 else 0 end + case when b.visits > c.v[4] then 1 else 0 end) as f,
-           1 + (case when b.spend_cents > c.s[1] then 1 else 0 end + case when b.spend_cents > c.s[2] then 1 else 0 end
-                + case when b.spend_cents > c.s[3] then 1 else 0 end + case when b.spend_cents > c.s[4] then 1 else 0 end) as m
+           5 - ((b.days > c.d[1])::int + (b.days > c.d[2])::int + (b.days > c.d[3])::int + (b.days > c.d[4])::int) as r,
+           1 + ((b.visits > c.v[1])::int + (b.visits > c.v[2])::int + (b.visits > c.v[3])::int
+                + (b.visits > c.v[4])::int) as f,
+           1 + ((b.spend > c.s[1])::int + (b.spend > c.s[2])::int + (b.spend > c.s[3])::int + (b.spend > c.s[4])::int) as m
     from base b cross join cuts c
   )
   select id, r, f, m,
@@ -166,6 +165,76 @@ revoke execute on function public.churn_risk(uuid, numeric, integer) from public
 grant execute on function public.churn_risk(uuid, numeric, integer) to authenticated, service_role;
 
 -- =============================================================================================
+-- Section - Daily sales
+-- =============================================================================================
+create table if not exists kanta.daily_sales (
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  day date not null,
+  purchases integer not null default 0,
+  member_purchases integer not null default 0,
+  revenue_cents bigint not null default 0,
+  member_revenue_cents bigint not null default 0,
+  primary key (business_id, day)
+);
+alter table kanta.daily_sales enable row level security;
+revoke all on kanta.daily_sales from anon, authenticated, public;
+
+create or replace function kanta.roll_up_sale()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_sign integer := case when tg_op = 'INSERT' then 1 else -1 end;
+  v_day date;
+begin
+  -- A refund takes the sale back out of the day it was made.
+  if tg_op = 'UPDATE' and not (old.refunded_at is null and new.refunded_at is not null) then
+    return new;
+  end if;
+  select (new.created_at at time zone b.timezone)::date into v_day from kanta.businesses b where b.id = new.business_id;
+  insert into kanta.daily_sales as d (business_id, day, purchases, member_purchases, revenue_cents, member_revenue_cents)
+  values (new.business_id, v_day, v_sign, v_sign * (new.member_id is not null)::int, v_sign * new.amount_cents,
+          case when new.member_id is not null then v_sign * new.amount_cents else 0 end)
+  on conflict (business_id, day) do update set
+    purchases = d.purchases + excluded.purchases,
+    member_purchases = d.member_purchases + excluded.member_purchases,
+    revenue_cents = d.revenue_cents + excluded.revenue_cents,
+    member_revenue_cents = d.member_revenue_cents + excluded.member_revenue_cents;
+  return new;
+end
+$$;
+drop trigger if exists purchases_roll_up on kanta.purchases;
+create trigger purchases_roll_up after insert or update of refunded_at on kanta.purchases
+  for each row execute function kanta.roll_up_sale();
+
+-- The history so far.
+insert into kanta.daily_sales (business_id, day, purchases, member_purchases, revenue_cents, member_revenue_cents)
+select p.business_id, (p.created_at at time zone b.timezone)::date, count(*), count(p.member_id),
+       sum(p.amount_cents), coalesce(sum(p.amount_cents) filter (where p.member_id is not null), 0)
+from kanta.purchases p join kanta.businesses b on b.id = p.business_id
+where p.refunded_at is null
+group by 1, 2
+on conflict (business_id, day) do nothing;
+
+-- Periods are whole days on the café's calendar: [day of p_from, day of p_to).
+create or replace function kanta.sales_days(p_business_id uuid, p_from timestamptz, p_to timestamptz)
+returns setof kanta.daily_sales
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select d.*
+  from kanta.daily_sales d
+  join kanta.businesses b on b.id = d.business_id
+  where d.business_id = p_business_id
+    and d.day >= (p_from at time zone b.timezone)::date
+    and d.day < (p_to at time zone b.timezone)::date
+$$;
+
+-- =============================================================================================
 -- Section - KPIs
 -- =============================================================================================
 create or replace function public.business_kpis(p_business_id uuid, p_from timestamptz, p_to timestamptz)
@@ -268,18 +337,16 @@ begin
   return jsonb_build_object('metric', p_metric, 'bucket', p_bucket, 'points', coalesce((
     select jsonb_agg(jsonb_build_object('bucket', b, 'value', v) order by b)
     from (
-      select (date_trunc(p_bucket, p.created_at at time zone v_tz))::date as b,
+      select date_trunc(p_bucket, d.day)::date as b,
              case p_metric
-               when 'revenue' then sum(p.amount_cents)::numeric
-               when 'visits' then count(*) filter (where p.member_id is not null)::numeric
-               else round(sum(p.amount_cents) filter (where p.member_id is not null)::numeric
-                          / nullif(sum(p.amount_cents), 0), 4)
+               when 'revenue' then sum(d.revenue_cents)::numeric
+               when 'visits' then sum(d.member_purchases)::numeric
+               else round(sum(d.member_revenue_cents)::numeric / nullif(sum(d.revenue_cents), 0), 4)
              end as v
-      from kanta.purchases p
+      from kanta.sales_days(p_business_id, p_from, p_to) d
       where p_metric in ('revenue', 'visits', 'member_revenue_share')
-        and p.business_id = p_business_id and p.refunded_at is null
-        and p.created_at >= p_from and p.created_at < p_to
       group by 1
+      having sum(d.purchases) > 0
       union all
       select (date_trunc(p_bucket, mb.joined_at at time zone v_tz))::date, count(*)::numeric
       from kanta.members mb
