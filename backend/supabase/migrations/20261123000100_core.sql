@@ -457,7 +457,25 @@ begin
 end
 $$;
 
--- Internal helpers are never part of the API.
-revoke execute on all functions in schema kanta from public, anon, authenticated;
-grant execute on function kanta.is_staff(uuid, text) to authenticated;
-grant execute on function kanta.can_listen(text) to authenticated;
+-- =============================================================================================
+-- Section - Helper grants
+-- Internal helpers are never part of the API; only the predicates that RLS policies call are
+-- executable by `authenticated`. Every migration ends by calling this, once it has added its own.
+-- =============================================================================================
+create or replace function kanta.grant_helpers()
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_fn text;
+begin
+  revoke execute on all functions in schema kanta from public, anon, authenticated;
+  foreach v_fn in array array['kanta.is_staff(uuid,text)', 'kanta.can_listen(text)', 'kanta.can_see_member(uuid)'] loop
+    if to_regprocedure(v_fn) is not null then
+      execute format('grant execute on function %s to authenticated', v_fn);
+    end if;
+  end loop;
+end
+$$;
+select kanta.grant_helpers();

@@ -375,3 +375,5 @@ end
 $$;
 revoke execute on function public.audit_log(uuid, bigint, integer) from public, anon;
 grant execute on function public.audit_log(uuid, bigint, integer) to authenticated, service_role;
+
+select kanta.grant_helpers();

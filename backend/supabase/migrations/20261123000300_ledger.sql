@@ -992,8 +992,4 @@ $$;
 revoke execute on function public.refund_purchase(uuid, uuid, text) from public, anon;
 grant execute on function public.refund_purchase(uuid, uuid, text) to authenticated, service_role;
 
--- Internal helpers are never part of the API.
-revoke execute on all functions in schema kanta from public, anon, authenticated;
-grant execute on function kanta.is_staff(uuid, text) to authenticated;
-grant execute on function kanta.can_listen(text) to authenticated;
-grant execute on function kanta.can_see_member(uuid) to authenticated;
+select kanta.grant_helpers();

@@ -423,7 +423,4 @@ as $$
   end
 $$;
 
-revoke execute on all functions in schema kanta from public, anon, authenticated;
-grant execute on function kanta.is_staff(uuid, text) to authenticated;
-grant execute on function kanta.can_listen(text) to authenticated;
-grant execute on function kanta.can_see_member(uuid) to authenticated;
+select kanta.grant_helpers();
