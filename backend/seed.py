@@ -21,8 +21,10 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg import sql
 
 from backend.auth_local import LocalAuth
+from backend.transport.postgres import function_call
 
 TZ = ZoneInfo("Europe/Helsinki")
 SERVICE = json.dumps({"role": "service_role", "sub": "00000000-0000-0000-0000-000000000000"})
@@ -64,12 +66,14 @@ class _Writer:
         self.batch, self.pending = batch, 0
 
     def call(self, fn: str, params: dict, *, claims: str, at: dt.datetime, role: str, batch_commit: bool = True):
-        args = ", ".join(f"{k} := %s" for k in params)
+        call, values = function_call(fn, params)
         # The settings are made in FROM, so they are in force when the function runs.
         row = self.conn.execute(
-            f"select public.{fn}({args}) from (select set_config('role', %s, false),"
-            f" set_config('request.jwt.claims', %s, false), set_config('kanta.clock', %s, false)) s",
-            [*[None if v is None else str(v) for v in params.values()], role, claims, at.isoformat()],
+            sql.SQL(
+                "select {} from (select set_config('role', %s, false), set_config('request.jwt.claims', %s, false),"
+                " set_config('kanta.clock', %s, false)) s"
+            ).format(call),
+            [*values, role, claims, at.isoformat()],
         ).fetchone()
         self.pending += 1
         if batch_commit and self.pending >= self.batch:

@@ -31,6 +31,13 @@ REQUEST_PREAMBLE = (
 )
 
 
+def function_call(name: str, params: Mapping[str, Any]) -> tuple[sql.Composed, list[str | None]]:
+    """`public.<name>(arg := %s, ...)` and its values as text, exactly as PostgREST passes JSON to a function."""
+    args = sql.SQL(", ").join(sql.SQL("{} := %s").format(sql.Identifier(key)) for key in params)
+    call = sql.SQL("{}.{}({})").format(sql.Identifier("public"), sql.Identifier(name), args)
+    return call, [as_text(v) for v in params.values()]
+
+
 def claims_for(user: User | None) -> dict[str, Any]:
     if user is None:
         return {"role": "anon"}
@@ -121,9 +128,8 @@ class PostgresTransport(Transport):
 
     def rpc(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
         params = check_call(name, params)
-        args = sql.SQL(", ").join(sql.SQL("{} := %s").format(sql.Identifier(key)) for key in params)
-        query = sql.SQL("select {}.{}({})").format(sql.Identifier("public"), sql.Identifier(name), args)
-        values = [as_text(v) for v in params.values()]
+        call, values = function_call(name, params)
+        query = sql.SQL("select {}").format(call)
         try:
             with self.backend.pool.connection() as conn:
                 begin_request(conn, claims_for(self.user), clock=self.clock)

@@ -32,8 +32,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from backend.auth_local import LocalAuth
-from backend.transport.base import as_text
-from backend.transport.postgres import begin_request
+from backend.transport.postgres import begin_request, function_call
 from shared.errors import KantaError
 
 
@@ -135,12 +134,11 @@ class SupabaseDouble:
         if not isinstance(body, dict):
             return JSONResponse({"code": "PGRST102", "message": "Invalid body", "details": None, "hint": None}, 400)
         fn = request.path_params["fn"]
-        args = sql.SQL(", ").join(sql.SQL("{} := %s").format(sql.Identifier(k)) for k in body)
-        query = sql.SQL("select {}.{}({})").format(sql.Identifier("public"), sql.Identifier(fn), args)
+        call, values = function_call(fn, body)
         try:
             with psycopg.connect(self.conninfo) as conn:
                 begin_request(conn, claims)
-                row = conn.execute(query, [as_text(v) for v in body.values()]).fetchone()
+                row = conn.execute(sql.SQL("select {}").format(call), values).fetchone()
         except psycopg.Error as exc:
             state = exc.sqlstate or "08000"
             if state == "42883":

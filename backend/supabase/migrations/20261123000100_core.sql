@@ -98,6 +98,27 @@ as $$
        generate_series(0, p_length - 1) as i
 $$;
 
+-- A prefixed random code not yet in kanta.<table>.<column> (collisions are rare; retry on one).
+create or replace function kanta.unused_code(p_prefix text, p_length int, p_table text, p_column text)
+returns text
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_code text;
+  v_taken boolean;
+begin
+  loop
+    v_code := p_prefix || kanta.random_code(p_length);
+    execute format('select exists (select 1 from kanta.%I where %I = $1)', p_table, p_column)
+      into v_taken using v_code;
+    exit when not v_taken;
+  end loop;
+  return v_code;
+end
+$$;
+
 -- =============================================================================================
 -- Section - Live updates
 -- Payloads carry ids only: a listener re-reads through the API, so RLS decides what it sees.

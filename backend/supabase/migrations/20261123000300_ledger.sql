@@ -147,19 +147,11 @@ create index if not exists vouchers_purchase_idx on kanta.vouchers (purchase_id)
 -- "V" and eight characters: short enough to read aloud, printed under the voucher's QR.
 create or replace function kanta.new_voucher_code()
 returns text
-language plpgsql
+language sql
 volatile
 set search_path = ''
 as $$
-declare
-  v_code text;
-begin
-  loop
-    v_code := 'V' || kanta.random_code(8);
-    exit when not exists (select 1 from kanta.vouchers where code = v_code);
-  end loop;
-  return v_code;
-end
+  select kanta.unused_code('V', 8, 'vouchers', 'code')
 $$;
 
 create or replace function kanta.normalise_voucher_code(p_text text)

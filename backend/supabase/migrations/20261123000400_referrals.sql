@@ -10,19 +10,11 @@ alter table kanta.members add column if not exists referral_opens integer not nu
 
 create or replace function kanta.new_referral_code()
 returns text
-language plpgsql
+language sql
 volatile
 set search_path = ''
 as $$
-declare
-  v_code text;
-begin
-  loop
-    v_code := 'R' || kanta.random_code(7);
-    exit when not exists (select 1 from kanta.members where referral_code = v_code);
-  end loop;
-  return v_code;
-end
+  select kanta.unused_code('R', 7, 'members', 'referral_code')
 $$;
 
 create or replace function kanta.assign_referral_code()
