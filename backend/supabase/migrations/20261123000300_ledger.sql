@@ -250,6 +250,34 @@ drop trigger if exists members_balances_follow_ledger on kanta.members;
 create trigger members_balances_follow_ledger before insert or update of stamps, points on kanta.members
   for each row execute function kanta.guard_member_balances();
 
+-- Every voucher is issued here, with its ledger entry: a full card (p_stamps = minus the card
+-- size, linked to the purchase that completed it), a referral, a welcome or a birthday voucher.
+create or replace function kanta.issue_voucher(p_member_id uuid, p_kind text, p_title text, p_key text,
+                                               p_stamps integer default 0, p_purchase_id uuid default null)
+returns kanta.vouchers
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_member kanta.members;
+  v_days integer;
+  v_voucher kanta.vouchers;
+begin
+  select * into v_member from kanta.members where id = p_member_id;
+  select voucher_valid_days into v_days from kanta.programs where business_id = v_member.business_id;
+  insert into kanta.vouchers (business_id, member_id, code, kind, title, issued_at, expires_at, purchase_id)
+  values (v_member.business_id, v_member.id, kanta.new_voucher_code(), p_kind, p_title, kanta.now(),
+          kanta.now() + make_interval(days => v_days), p_purchase_id)
+  returning * into v_voucher;
+  insert into kanta.ledger (business_id, member_id, kind, stamps, purchase_id, voucher_id, idempotency_key,
+                            created_by, created_at)
+  values (v_member.business_id, v_member.id, 'voucher_issued', p_stamps, p_purchase_id, v_voucher.id, p_key,
+          auth.uid(), kanta.now());
+  return v_voucher;
+end
+$$;
+
 -- =============================================================================================
 -- Section - Member QR tokens
 -- =============================================================================================
@@ -746,15 +774,9 @@ begin
   -- Each full card becomes a voucher; what is over the card stays on the next one.
   v_stamps := v_member.stamps + v_stamps_added;
   while v_stamps >= v_program.stamps_per_card loop
-    insert into kanta.vouchers (business_id, member_id, code, kind, title, issued_at, expires_at, purchase_id)
-    values (p_business_id, v_member.id, kanta.new_voucher_code(), 'stamp_card', v_program.stamp_reward, v_now,
-            v_now + make_interval(days => v_program.voucher_valid_days), v_purchase_id)
-    returning * into v_voucher;
     v_seq := v_seq + 1;
-    insert into kanta.ledger (business_id, member_id, kind, stamps, purchase_id, voucher_id, idempotency_key,
-                              created_by, created_at)
-    values (p_business_id, v_member.id, 'voucher_issued', -v_program.stamps_per_card, v_purchase_id, v_voucher.id,
-            p_idempotency_key || '#' || v_seq, auth.uid(), v_now);
+    v_voucher := kanta.issue_voucher(v_member.id, 'stamp_card', v_program.stamp_reward,
+                                     p_idempotency_key || '#' || v_seq, -v_program.stamps_per_card, v_purchase_id);
     v_vouchers := v_vouchers || jsonb_build_object('id', v_voucher.id, 'code', v_voucher.code,
                                                    'title', v_voucher.title, 'expires_at', v_voucher.expires_at);
     v_stamps := v_stamps - v_program.stamps_per_card;

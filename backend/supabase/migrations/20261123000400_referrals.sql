@@ -63,30 +63,6 @@ drop policy if exists "Referrals are viewable by the referrer and the business's
 create policy "Referrals are viewable by the referrer and the business's staff" on kanta.referrals
   for select to authenticated using (kanta.can_see_member(referrer_member_id));
 
--- Issue a voucher and its ledger entry (no stamps, no points: the ledger records the event).
-create or replace function kanta.issue_voucher(p_member_id uuid, p_kind text, p_title text, p_key text)
-returns kanta.vouchers
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_member kanta.members;
-  v_days integer;
-  v_voucher kanta.vouchers;
-begin
-  select * into v_member from kanta.members where id = p_member_id;
-  select voucher_valid_days into v_days from kanta.programs where business_id = v_member.business_id;
-  insert into kanta.vouchers (business_id, member_id, code, kind, title, issued_at, expires_at)
-  values (v_member.business_id, v_member.id, kanta.new_voucher_code(), p_kind, p_title, kanta.now(),
-          kanta.now() + make_interval(days => v_days))
-  returning * into v_voucher;
-  insert into kanta.ledger (business_id, member_id, kind, voucher_id, idempotency_key, created_by, created_at)
-  values (v_member.business_id, v_member.id, 'voucher_issued', v_voucher.id, p_key, auth.uid(), kanta.now());
-  return v_voucher;
-end
-$$;
-
 -- The referee's first qualifying purchase grants the referrer's reward, exactly once: the
 -- pending row is claimed by a single UPDATE.
 create or replace function kanta.complete_referral()
