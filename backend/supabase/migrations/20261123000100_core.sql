@@ -187,6 +187,20 @@ as $$
   )
 $$;
 
+-- The same predicate as a guard at the top of a function: refuses with owner_only / staff_only.
+create or replace function kanta.require_staff(p_business_id uuid, p_role text default 'staff')
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if not kanta.is_staff(p_business_id, p_role) then
+    perform kanta.fail(p_role || '_only', 'forbidden');
+  end if;
+end
+$$;
+
 -- =============================================================================================
 -- Section - Members
 -- =============================================================================================
@@ -340,9 +354,7 @@ as $$
 declare
   v_user_id uuid;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_role is null or p_role not in ('owner', 'staff') then
     perform kanta.fail('invalid_role');
   end if;

@@ -245,9 +245,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not kanta.is_staff(p_business_id) then
-    perform kanta.fail('staff_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id);
   return kanta.program_json(p_business_id);
 end
 $$;
@@ -271,9 +269,7 @@ declare
   v_reward jsonb;
   v_names text[] := '{}';
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_settings is null or jsonb_typeof(p_settings) <> 'object' then
     perform kanta.fail('invalid_settings');
   end if;
@@ -350,9 +346,7 @@ as $$
 declare
   v_rows jsonb;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_limit is null or p_limit not between 1 and 500 then
     perform kanta.fail('invalid_page_size');
   end if;

@@ -35,9 +35,7 @@ declare
   v_id bigint;
   v_op kanta.operations;
 begin
-  if not kanta.is_staff(p_business_id) then
-    perform kanta.fail('staff_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id);
   if p_key is null or length(p_key) not between 8 and 200 then
     perform kanta.fail('invalid_idempotency_key');
   end if;
@@ -608,9 +606,7 @@ declare
   v_number text;
   v_member_id uuid;
 begin
-  if not kanta.is_staff(p_business_id) then
-    perform kanta.fail('staff_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id);
 
   if v_code ~ '^KT[0-9a-f]{32}$' then
     select * into v_token from kanta.member_tokens

@@ -142,9 +142,7 @@ as $$
 declare
   v_member kanta.members;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_until is null or p_until <= kanta.now() then
     perform kanta.fail('vip_until_in_past');
   end if;
@@ -171,9 +169,7 @@ as $$
 declare
   v_member kanta.members;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   v_member := kanta.lock_member(p_business_id, p_member_id);
   update kanta.members set vip_until = null, vip_note = null where id = v_member.id;
   perform kanta.audit(p_business_id, 'vip_revoked', v_member.id::text, '{}'::jsonb);
@@ -197,9 +193,7 @@ as $$
 declare
   v_drop kanta.drops;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_vip_starts_at is null or p_public_starts_at is null or p_ends_at is null
      or not (p_vip_starts_at <= p_public_starts_at and p_public_starts_at < p_ends_at) then
     perform kanta.fail('invalid_drop_windows');

@@ -343,9 +343,7 @@ declare
   v_target text := btrim(coalesce(p_target, ''));
   v_count integer;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_title is null or length(btrim(p_title)) not between 1 and 120 or p_body is null or length(p_body) > 2000 then
     perform kanta.fail('invalid_message');
   end if;

@@ -90,9 +90,7 @@ declare
   v_to timestamptz := coalesce(p_to, 'infinity'::timestamptz);
   v_result jsonb;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   select jsonb_build_object(
     'responses', count(*),
     'promoters', count(*) filter (where score >= 9),

@@ -76,9 +76,7 @@ declare
   v_now timestamptz := kanta.now();
   v_result jsonb;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_segment is not null and p_segment not in ('champions', 'loyal', 'potential', 'new', 'at_risk', 'hibernating', 'lost') then
     perform kanta.fail('invalid_segment');
   end if;
@@ -125,9 +123,7 @@ as $$
 declare
   v_now timestamptz := kanta.now();
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_k is null or p_k not between 1 and 10 then
     perform kanta.fail('invalid_churn_factor');
   end if;
@@ -248,9 +244,7 @@ declare
   v_now timestamptz := kanta.now();
   v_result jsonb;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_from is null or p_to is null or p_from >= p_to then
     perform kanta.fail('invalid_period');
   end if;
@@ -320,9 +314,7 @@ as $$
 declare
   v_tz text;
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   if p_bucket is null or p_bucket not in ('day', 'week', 'month') then
     perform kanta.fail('invalid_bucket');
   end if;
@@ -386,9 +378,7 @@ as $$
 declare
   v_now timestamptz := kanta.now();
 begin
-  if not kanta.is_staff(p_business_id, 'owner') then
-    perform kanta.fail('owner_only', 'forbidden');
-  end if;
+  perform kanta.require_staff(p_business_id, 'owner');
   return (
     select 'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,'
            || 'last_visit_at,marketing_consent' || chr(10)
