@@ -19,6 +19,19 @@ def key() -> str:
     return f"test-{uuid.uuid4()}"
 
 
+@contextlib.contextmanager
+def pinned(moment: dt.datetime | None, *transports):
+    """Pin kanta.now() for calls made through these transports (the server-side test hook)."""
+    saved = [t.clock for t in transports]
+    for t in transports:
+        t.clock = moment
+    try:
+        yield
+    finally:
+        for t, c in zip(transports, saved, strict=True):
+            t.clock = c
+
+
 class Cafe:
     def __init__(self, users, slug: str = "cafe-aroma", name: str = "Café Aroma", settings: dict | None = None):
         self.users = users
@@ -33,23 +46,13 @@ class Cafe:
     def customer(self, email: str, name: str | None = None, *, when: dt.datetime | None = None):
         """A signed-in customer who joined (at `when`, if given); returns (transport, member_id)."""
         t = self.users(email)
-        t.clock = when
-        card = t.rpc("join_business", {"p_slug": self.business["slug"], "p_display_name": name})
-        t.clock = None
+        with pinned(when, t):
+            card = t.rpc("join_business", {"p_slug": self.business["slug"], "p_display_name": name})
         return t, card["member_id"]
 
-    @contextlib.contextmanager
     def clock(self, moment: dt.datetime | None, *transports):
-        """Pin kanta.now() for calls made through these transports (server-side test hook)."""
-        targets = transports or (self.owner, self.staff)
-        saved = [t.clock for t in targets]
-        for t in targets:
-            t.clock = moment
-        try:
-            yield
-        finally:
-            for t, c in zip(targets, saved, strict=True):
-                t.clock = c
+        """Pin kanta.now() for these transports (by default the owner's and the barista's)."""
+        return pinned(moment, *(transports or (self.owner, self.staff)))
 
     def buy(
         self,

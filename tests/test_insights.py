@@ -18,7 +18,7 @@ import datetime as dt
 import pytest
 
 from shared.i18n import churn_reason
-from tests.engine import Cafe, at, key
+from tests.engine import Cafe, at, key, pinned
 
 NOW = at("2026-06-30")
 PEOPLE = {  # name: (visits, every n days, last seen n days ago, cents each)
@@ -50,9 +50,8 @@ def cafe(users):
             )
     for name, when, score in (("Aada", "2026-06-28", 10), ("Bertta", "2026-06-20", 8)):
         phone, member = members[name]
-        phone.clock = at(when, "13:00")
-        phone.rpc("submit_feedback", {"p_member_id": member, "p_score": score})
-        phone.clock = None
+        with pinned(at(when, "13:00"), phone):
+            phone.rpc("submit_feedback", {"p_member_id": member, "p_score": score})
     cafe.members = members
     cafe.owner.clock = NOW
     return cafe

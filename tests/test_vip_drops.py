@@ -7,7 +7,7 @@ import pytest
 
 from backend.transport.postgres import PostgresBackend
 from shared.errors import Conflict, PermissionDenied
-from tests.engine import Cafe, at
+from tests.engine import Cafe, at, pinned
 
 TIERS = [
     {"name": "Bronze", "min_points": 0, "multiplier": 1.0, "perks": []},
@@ -38,11 +38,8 @@ def _drop(cafe, stock=5, limit=1):
 
 
 def _reserve(phone, drop_id, when, quantity=1):
-    phone.clock = when
-    try:
+    with pinned(when, phone):
         return phone.rpc("reserve_drop", {"p_drop_id": drop_id, "p_quantity": quantity})
-    finally:
-        phone.clock = None
 
 
 def test_vip_window_grant_revoke_and_tier_perk(cafe):
