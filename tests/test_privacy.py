@@ -4,7 +4,7 @@ import psycopg
 import pytest
 
 from shared.errors import Conflict, PermissionDenied
-from tests.engine import Cafe, at, key
+from tests.engine import Cafe, at
 
 EMAIL, NAME, PHONE, BIRTHDAY = "aino.virtanen@example.com", "Aino Virtanen", "+358 40 123 4567", "1990-03-15"
 
@@ -122,4 +122,3 @@ def test_an_owner_cannot_delete_their_account_while_owning(aino):
     with pytest.raises(Conflict) as err:
         cafe.owner.rpc("delete_my_account")
     assert err.value.code == "owner_cannot_delete"
-    assert key()
