@@ -284,6 +284,29 @@ def cmd_seed(args) -> int:
     return 0
 
 
+def cmd_export_members(args) -> int:
+    """The members who gave marketing consent, laid out for Mailchimp, Brevo or as plain CSV."""
+    if Settings.from_env().hosted:
+        print("kanta export: on Supabase, export from the owner app (Members → Export).", file=sys.stderr)
+        return 2
+    pg = _db(args)
+    if not pg.running():
+        pg.start()
+    migrate(pg.conninfo(user="postgres"))
+    business = _business_id(pg, args.business)
+    backend = _backend(pg)
+    try:
+        text = _as_service(backend).rpc("export_marketing", {"p_business_id": business, "p_format": args.format})
+    finally:
+        backend.close()
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"{text.count(chr(10)) - 1} members written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_bench(args) -> int:
     from backend.bench import run
 
@@ -333,6 +356,15 @@ def build_parser() -> argparse.ArgumentParser:
     seed_p.add_argument("--months", type=int, default=12)
     seed_p.add_argument("--seed", type=int, default=42)
     seed_p.set_defaults(func=cmd_seed)
+
+    export = sub.add_parser("export", help="export data for other tools").add_subparsers(
+        dest="export_command", required=True
+    )
+    members = export.add_parser("members", help="members with marketing consent, for an e-mail tool")
+    members.add_argument("--business", required=True, help="the business's slug")
+    members.add_argument("--format", choices=["mailchimp", "brevo", "csv"], default="csv")
+    members.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    members.set_defaults(func=cmd_export_members)
 
     bench = sub.add_parser("bench", help="measure and print figures (see the issues for targets)")
     bench.add_argument("sections", nargs="*", help="foundation (default), insights")

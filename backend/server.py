@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import flet_web.fastapi as flet_fastapi
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from backend.transport.base import Transport
+from shared.errors import Conflict, InvalidInput, KantaError, NotFound, PermissionDenied, Unavailable
+from shared.i18n import LANGUAGES, error_text
+
+# A WooCommerce order is a few kilobytes; anything far larger is not one.
+MAX_WEBHOOK_BYTES = 1_000_000
 
 # Everything the app needs is served from here: flet-web's bundle still names a CDN for the Rive
 # runtime even with no_cdn, so the browser is told to fetch from this origin only.
@@ -38,6 +45,52 @@ def build_app(new_transport: Callable[[], Transport], *, describe: Callable[[], 
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response
+
+    def rpc_response(call: Callable[[], object]) -> JSONResponse:
+        """The API's answer as JSON; a typed error as its HTTP status with the message in both languages."""
+        try:
+            return JSONResponse(call())
+        except KantaError as exc:
+            status = 500
+            for kind, code in (
+                (PermissionDenied, 401),
+                (NotFound, 404),
+                (InvalidInput, 400),
+                (Conflict, 409),
+                (Unavailable, 503),
+            ):
+                if isinstance(exc, kind):
+                    status = code
+                    break
+            return JSONResponse(
+                {"error": exc.code, "message": {lang: error_text(exc, lang) for lang in LANGUAGES}}, status_code=status
+            )
+
+    @app.post("/hooks/woocommerce/{slug}")
+    async def woocommerce_webhook(slug: str, request: Request):
+        """A WooCommerce order webhook. The signature check and every rule are in the SQL function."""
+        body = await request.body()
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return JSONResponse({"error": "invalid_webhook_payload"}, status_code=413)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        params = {
+            "p_slug": slug,
+            "p_topic": request.headers.get("x-wc-webhook-topic"),
+            "p_signature": request.headers.get("x-wc-webhook-signature"),
+            "p_body": text,
+        }
+
+        def call():
+            transport = new_transport()
+            try:
+                return transport.rpc("woocommerce_webhook", params)
+            finally:
+                transport.close()
+
+        return await run_in_threadpool(rpc_response, call)
 
     @app.get("/healthz")
     def healthz():

@@ -199,6 +199,34 @@ ERRORS: dict[str, dict[str, str]] = {
     },
     "invalid_bucket": {"fi": "Valitse päivä, viikko tai kuukausi.", "en": "Choose day, week or month."},
     "invalid_metric": {"fi": "Tuntematon mittari.", "en": "Unknown metric."},
+    "invalid_review_url": {
+        "fi": "Arvostelulinkin pitää olla https-osoite (enintään 500 merkkiä).",
+        "en": "The review link must be an https address (up to 500 characters).",
+    },
+    "invalid_webhook_secret": {
+        "fi": "WooCommerce-salaisuudessa pitää olla 16–200 merkkiä.",
+        "en": "The WooCommerce secret needs 16–200 characters.",
+    },
+    "invalid_woocommerce_amount": {
+        "fi": "Valitse summaksi 'net' (ilman toimitusta ja veroja) tai 'total'.",
+        "en": "Choose 'net' (without shipping and tax) or 'total' as the amount.",
+    },
+    "webhook_not_configured": {
+        "fi": "WooCommerce-yhteyttä ei ole asetettu tälle yritykselle.",
+        "en": "WooCommerce is not connected for this business.",
+    },
+    "bad_signature": {
+        "fi": "Allekirjoitus puuttuu tai ei täsmää; mitään ei tallennettu.",
+        "en": "The signature is missing or wrong; nothing was recorded.",
+    },
+    "invalid_webhook_payload": {
+        "fi": "Tilauksen tiedot eivät kelpaa.",
+        "en": "The order data is not valid.",
+    },
+    "invalid_export_format": {
+        "fi": "Valitse muodoksi mailchimp, brevo tai csv.",
+        "en": "Choose mailchimp, brevo or csv as the format.",
+    },
 }
 
 TEXTS: dict[str, dict[str, str]] = {

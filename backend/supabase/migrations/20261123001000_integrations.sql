@@ -1,0 +1,352 @@
+-- Integrations the shops already use: WooCommerce order webhooks, Mailchimp / Brevo exports and a
+-- Google review link offered after every feedback.
+--
+-- The earlier public functions this migration extends (update_program, submit_feedback) are moved
+-- into the kanta schema unchanged and wrapped, so each rule stays written once.
+
+-- =============================================================================================
+-- Section - Settings
+-- The webhook secret lives apart from the program: staff read the program, only the owner sets
+-- the secret, and nobody reads it back through the API.
+-- =============================================================================================
+create table if not exists kanta.integrations (
+  business_id uuid primary key references kanta.businesses (id) on delete cascade,
+  review_url text,
+  woocommerce_secret text,
+  -- 'net': the order total less shipping and tax; 'total': the grand total.
+  woocommerce_amount text not null default 'net',
+  updated_at timestamptz not null default now(),
+  constraint integrations_review_url check (review_url is null
+                                            or (review_url ~ '^https://[^\s/]+\.[^\s]+$' and length(review_url) <= 500)),
+  constraint integrations_secret check (woocommerce_secret is null or length(woocommerce_secret) between 16 and 200),
+  constraint integrations_amount check (woocommerce_amount in ('net', 'total'))
+);
+alter table kanta.integrations enable row level security;
+revoke all on kanta.integrations from anon, authenticated, public;
+
+-- The program as get_program and update_program return it, with the integration settings the
+-- staff may see (whether WooCommerce is connected, never its secret).
+alter function kanta.program_json(uuid) rename to program_settings_json;
+create or replace function kanta.program_json(p_business_id uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select kanta.program_settings_json(p_business_id) || jsonb_build_object(
+    'review_url', i.review_url,
+    'woocommerce_connected', i.woocommerce_secret is not null,
+    'woocommerce_amount', coalesce(i.woocommerce_amount, 'net'))
+  from (select 1) one
+  left join kanta.integrations i on i.business_id = p_business_id
+$$;
+
+alter function public.update_program(uuid, jsonb) set schema kanta;
+alter function kanta.update_program(uuid, jsonb) rename to update_program_settings;
+revoke execute on function kanta.update_program_settings(uuid, jsonb) from public, anon, authenticated;
+
+-- update_program also takes review_url, woocommerce_secret and woocommerce_amount (null or ''
+-- clears the first two). The audit log records that the secret changed, never the secret.
+create or replace function public.update_program(p_business_id uuid, p_settings jsonb)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_keys text[] := array['review_url', 'woocommerce_secret', 'woocommerce_amount'];
+  v_own jsonb;
+  v_rest jsonb;
+begin
+  perform kanta.require_staff(p_business_id, 'owner');
+  if p_settings is null or jsonb_typeof(p_settings) <> 'object' then
+    perform kanta.fail('invalid_settings');
+  end if;
+  v_own := (select coalesce(jsonb_object_agg(key, value), '{}'::jsonb) from jsonb_each(p_settings) where key = any (v_keys));
+  v_rest := p_settings - v_keys;
+  if v_own <> '{}'::jsonb then
+    if exists (select 1 from jsonb_each(v_own) where jsonb_typeof(value) not in ('string', 'null')) then
+      perform kanta.fail('invalid_settings');
+    end if;
+    begin
+      insert into kanta.integrations as i (business_id, review_url, woocommerce_secret, woocommerce_amount, updated_at)
+      values (p_business_id, nullif(btrim(v_own ->> 'review_url'), ''), nullif(v_own ->> 'woocommerce_secret', ''),
+              coalesce(v_own ->> 'woocommerce_amount', 'net'), kanta.now())
+      on conflict (business_id) do update set
+        review_url = case when v_own ? 'review_url' then excluded.review_url else i.review_url end,
+        woocommerce_secret = case when v_own ? 'woocommerce_secret' then excluded.woocommerce_secret
+                                  else i.woocommerce_secret end,
+        woocommerce_amount = case when v_own ? 'woocommerce_amount' then excluded.woocommerce_amount
+                                  else i.woocommerce_amount end,
+        updated_at = excluded.updated_at;
+    exception
+      when check_violation then
+        perform kanta.fail(case
+          when sqlerrm like '%integrations_review_url%' then 'invalid_review_url'
+          when sqlerrm like '%integrations_secret%' then 'invalid_webhook_secret'
+          else 'invalid_woocommerce_amount' end);
+    end;
+    perform kanta.audit(p_business_id, 'integrations_updated', null,
+                        (v_own - 'woocommerce_secret')
+                        || case when v_own ? 'woocommerce_secret'
+                                then jsonb_build_object('woocommerce_secret',
+                                       case when nullif(v_own ->> 'woocommerce_secret', '') is null then 'removed'
+                                            else 'changed' end)
+                                else '{}'::jsonb end);
+    if v_rest = '{}'::jsonb then
+      return kanta.program_json(p_business_id);
+    end if;
+  end if;
+  return kanta.update_program_settings(p_business_id, v_rest);
+end
+$$;
+revoke execute on function public.update_program(uuid, jsonb) from public, anon;
+grant execute on function public.update_program(uuid, jsonb) to authenticated, service_role;
+
+-- =============================================================================================
+-- Section - Review link after feedback
+-- Google's policy forbids asking only happy customers for reviews, so the link is offered after
+-- every feedback, whatever the score.
+-- =============================================================================================
+alter function public.submit_feedback(uuid, integer, text) set schema kanta;
+revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon, authenticated;
+
+create or replace function public.submit_feedback(p_member_id uuid, p_score integer, p_comment text default null)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_result jsonb := kanta.submit_feedback(p_member_id, p_score, p_comment);
+begin
+  return v_result || jsonb_build_object('review_url', (
+    select i.review_url from kanta.members m join kanta.integrations i on i.business_id = m.business_id
+    where m.id = p_member_id));
+end
+$$;
+revoke execute on function public.submit_feedback(uuid, integer, text) from public, anon;
+grant execute on function public.submit_feedback(uuid, integer, text) to authenticated, service_role;
+
+-- =============================================================================================
+-- Section - WooCommerce order webhook
+-- The Kanta server passes the raw body and the X-WC-Webhook-Signature header here, as the
+-- anonymous role: the signature (base64 HMAC-SHA256 of the body, keyed with the owner's secret)
+-- is what authorises the call. Orders become purchases with the idempotency key woo:{order id},
+-- so a redelivery changes nothing; a refunded order refunds its purchase.
+-- =============================================================================================
+
+-- HMAC-SHA256 (RFC 2104) on the built-in sha256(); pgcrypto is not on every Postgres we run on.
+create or replace function kanta.hmac_sha256(p_key bytea, p_message bytea)
+returns bytea
+language plpgsql
+immutable
+strict
+set search_path = ''
+as $$
+declare
+  v_key bytea := p_key;
+  v_inner bytea;
+  v_outer bytea;
+begin
+  if length(v_key) > 64 then
+    v_key := sha256(v_key);
+  end if;
+  v_key := v_key || decode(repeat('00', 64 - length(v_key)), 'hex');
+  v_inner := v_key;
+  v_outer := v_key;
+  for i in 0..63 loop
+    v_inner := set_byte(v_inner, i, get_byte(v_key, i) # 54);   -- 0x36
+    v_outer := set_byte(v_outer, i, get_byte(v_key, i) # 92);   -- 0x5c
+  end loop;
+  return sha256(v_outer || sha256(v_inner || p_message));
+end
+$$;
+
+-- A WooCommerce money string ("29.35") in cents.
+create or replace function kanta.woo_cents(p_value text)
+returns bigint
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when coalesce(p_value, '') ~ '^-?[0-9]{1,9}(\.[0-9]{1,6})?$' then round(p_value::numeric * 100)::bigint end
+$$;
+
+create or replace function public.woocommerce_webhook(p_slug text, p_topic text, p_signature text, p_body text)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_business kanta.businesses;
+  v_settings kanta.integrations;
+  v_order jsonb;
+  v_order_id text;
+  v_key text;
+  v_status text;
+  v_cents bigint;
+  v_member_id uuid;
+  v_purchase jsonb;
+  v_result jsonb;
+begin
+  select * into v_business from kanta.businesses where slug = lower(btrim(p_slug));
+  if v_business.id is null then
+    perform kanta.fail('business_not_found', 'not_found');
+  end if;
+  -- WooCommerce pings a new webhook with an unsigned form body; it is answered and does nothing.
+  if p_signature is null and coalesce(p_body, '') ~ '^webhook_id=[0-9]+$' then
+    return jsonb_build_object('status', 'ping');
+  end if;
+  select * into v_settings from kanta.integrations where business_id = v_business.id;
+  if v_settings.woocommerce_secret is null then
+    perform kanta.fail('webhook_not_configured', 'forbidden');
+  end if;
+  if p_signature is null or p_body is null
+     or btrim(p_signature) <> encode(kanta.hmac_sha256(convert_to(v_settings.woocommerce_secret, 'UTF8'),
+                                                       convert_to(p_body, 'UTF8')), 'base64') then
+    perform kanta.fail('bad_signature', 'forbidden');
+  end if;
+
+  begin
+    v_order := p_body::jsonb;
+  exception when others then
+    perform kanta.fail('invalid_webhook_payload');
+  end;
+  if jsonb_typeof(v_order) <> 'object' or jsonb_typeof(v_order -> 'id') <> 'number' then
+    perform kanta.fail('invalid_webhook_payload');
+  end if;
+  v_order_id := v_order ->> 'id';
+  -- woo:{order id}, the id zero-padded to 4 digits: idempotency keys are at least 8 characters.
+  v_key := 'woo:' || lpad(v_order_id, 4, '0');
+  v_status := v_order ->> 'status';
+  if p_topic is null or p_topic not in ('order.created', 'order.updated', 'order.refunded') then
+    return jsonb_build_object('status', 'ignored', 'reason', 'topic', 'order_id', v_order_id);
+  end if;
+
+  -- The signature stood for the owner: the rest runs with the service role's rights, for this
+  -- transaction only, through the same functions the counter uses.
+  perform set_config('request.jwt.claims', '{"role": "service_role"}', true),
+          set_config('request.jwt.claim.role', 'service_role', true),
+          set_config('request.jwt.claim.sub', '', true);
+
+  if p_topic = 'order.refunded' or v_status = 'refunded' then
+    select o.response into v_purchase from kanta.operations o
+    where o.business_id = v_business.id and o.idempotency_key = v_key;
+    if v_purchase is null then
+      return jsonb_build_object('status', 'ignored', 'reason', 'not_recorded', 'order_id', v_order_id);
+    end if;
+    v_result := public.refund_purchase(v_business.id, (v_purchase ->> 'purchase_id')::uuid, 'woo-refund:' || v_order_id);
+    return jsonb_build_object('status', 'refunded', 'order_id', v_order_id, 'refund', v_result);
+  end if;
+
+  if v_status is distinct from 'completed' then
+    return jsonb_build_object('status', 'ignored', 'reason', 'status', 'order_id', v_order_id, 'order_status', v_status);
+  end if;
+  v_cents := kanta.woo_cents(v_order ->> 'total');
+  if v_settings.woocommerce_amount = 'net' then
+    v_cents := v_cents - coalesce(kanta.woo_cents(v_order ->> 'shipping_total'), 0)
+                       - coalesce(kanta.woo_cents(v_order ->> 'total_tax'), 0);
+  end if;
+  if v_cents is null then
+    perform kanta.fail('invalid_webhook_payload');
+  end if;
+  if v_cents < 1 then
+    return jsonb_build_object('status', 'ignored', 'reason', 'zero_amount', 'order_id', v_order_id);
+  end if;
+  select m.id into v_member_id
+  from auth.users u join kanta.members m on m.user_id = u.id and m.business_id = v_business.id
+  where lower(u.email) = lower(btrim(v_order -> 'billing' ->> 'email'));
+  -- A paid web order is not a counter visit: the velocity limits do not hold it back (the audit
+  -- log records it when one would have).
+  v_result := public.record_purchase(v_business.id, v_member_id, least(v_cents, 100000000)::integer,
+                                     v_key, true);
+  return jsonb_build_object('status', 'recorded', 'order_id', v_order_id, 'member', v_member_id is not null,
+                            'purchase', v_result);
+end
+$$;
+revoke execute on function public.woocommerce_webhook(text, text, text, text) from public;
+grant execute on function public.woocommerce_webhook(text, text, text, text) to anon, authenticated, service_role;
+
+-- =============================================================================================
+-- Section - Exports for e-mail tools
+-- Only members who gave marketing consent, in the column layout each tool's import takes:
+--   mailchimp  Email Address, First Name, Last Name, Tier, Segment, Last Visit, Tags
+--   brevo      EMAIL;FIRSTNAME;LASTNAME;TIER;SEGMENT;LAST_VISIT (semicolons, Brevo's own layout)
+--   csv        the export_members columns
+-- =============================================================================================
+
+-- One CSV field (replaces the insights migration's): also quoted when it holds a semicolon, so
+-- the same helper serves comma and semicolon files.
+create or replace function kanta.csv(p_value text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case
+    when p_value is null then ''
+    else (select case when v ~ '[",;\r\n]' then '"' || replace(v, '"', '""') || '"' else v end
+          from (select case when p_value ~ '^[=+\-@]' then '''' || p_value else p_value end as v) x)
+  end
+$$;
+
+create or replace function public.export_marketing(p_business_id uuid, p_format text)
+returns text
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := kanta.now();
+  v_tz text;
+begin
+  perform kanta.require_staff(p_business_id, 'owner');
+  if p_format is null or p_format not in ('mailchimp', 'brevo', 'csv') then
+    perform kanta.fail('invalid_export_format');
+  end if;
+  select timezone into v_tz from kanta.businesses where id = p_business_id;
+  return (
+    with people as (
+      select mb.member_number, mb.display_name, u.email, mb.joined_at, mb.visits, mb.spend_cents, mb.points,
+             mb.stamps, mb.tier, s.segment, mb.last_visit_at,
+             split_part(btrim(coalesce(mb.display_name, '')), ' ', 1) as first_name,
+             btrim(substr(btrim(coalesce(mb.display_name, '')),
+                          length(split_part(btrim(coalesce(mb.display_name, '')), ' ', 1)) + 1)) as last_name,
+             to_char(mb.last_visit_at at time zone v_tz, 'YYYY-MM-DD') as last_visit
+      from kanta.members mb
+      join auth.users u on u.id = mb.user_id
+      left join kanta.rfm(p_business_id, v_now) s on s.member_id = mb.id
+      where mb.business_id = p_business_id and mb.marketing_consent and u.email is not null
+    )
+    select case p_format
+      when 'mailchimp' then
+        'Email Address,First Name,Last Name,Tier,Segment,Last Visit,Tags' || chr(10)
+        || coalesce(string_agg(concat_ws(',', kanta.csv(email), kanta.csv(first_name), kanta.csv(last_name),
+                      kanta.csv(tier), kanta.csv(segment), kanta.csv(last_visit),
+                      kanta.csv(concat_ws(',', 'kanta', tier, segment))), chr(10) order by member_number) || chr(10), '')
+      when 'brevo' then
+        'EMAIL;FIRSTNAME;LASTNAME;TIER;SEGMENT;LAST_VISIT' || chr(10)
+        || coalesce(string_agg(concat_ws(';', kanta.csv(email), kanta.csv(first_name), kanta.csv(last_name),
+                      kanta.csv(tier), kanta.csv(segment), kanta.csv(last_visit)), chr(10) order by member_number)
+                    || chr(10), '')
+      else
+        'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,last_visit_at,'
+        || 'marketing_consent' || chr(10)
+        || coalesce(string_agg(concat_ws(',', kanta.csv(member_number), kanta.csv(display_name), kanta.csv(email),
+                      kanta.csv(to_char(joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+                      visits, spend_cents, points, stamps, kanta.csv(tier), kanta.csv(segment),
+                      kanta.csv(to_char(last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), 'true'),
+                    chr(10) order by member_number) || chr(10), '')
+    end
+    from people
+  );
+end
+$$;
+revoke execute on function public.export_marketing(uuid, text) from public, anon;
+grant execute on function public.export_marketing(uuid, text) to authenticated, service_role;
+
+select kanta.grant_helpers();
