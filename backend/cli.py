@@ -254,7 +254,7 @@ def cmd_serve(args, *, demo: bool = False) -> int:
             )
         new_transport = backend.transport
         describe = {"backend": "embedded"}
-    app = build_app(new_transport, describe=lambda: describe)
+    app = build_app(new_transport, describe=lambda: describe, public_url=settings.public_url)
     print(f"Kanta is at http://{settings.host}:{port}  (Ctrl-C stops it)", flush=True)
     # uvicorn re-raises the signal that stopped it once it has shut down; for SIGTERM the default
     # action would end the process before the database is stopped, so exit through Python instead.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import flet_web.fastapi as flet_fastapi
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from backend.transport.base import Transport
 from shared.errors import Conflict, InvalidInput, KantaError, NotFound, PermissionDenied, Unavailable
@@ -32,9 +32,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def build_app(new_transport: Callable[[], Transport], *, describe: Callable[[], dict] | None = None):
+def build_app(
+    new_transport: Callable[[], Transport],
+    *,
+    describe: Callable[[], dict] | None = None,
+    public_url: str = "http://127.0.0.1:8550",
+):
     """`new_transport()` gives each browser session its own signed-out transport."""
+    from backend import landing
     from mobile.main import make_main
+
+    def anon_rpc(name: str, params: dict):
+        transport = new_transport()
+        try:
+            return transport.rpc(name, params)
+        finally:
+            transport.close()
 
     app = flet_fastapi.FastAPI()
 
@@ -83,14 +96,28 @@ def build_app(new_transport: Callable[[], Transport], *, describe: Callable[[], 
             "p_body": text,
         }
 
-        def call():
-            transport = new_transport()
-            try:
-                return transport.rpc("woocommerce_webhook", params)
-            finally:
-                transport.close()
+        return await run_in_threadpool(rpc_response, lambda: anon_rpc("woocommerce_webhook", params))
 
-        return await run_in_threadpool(rpc_response, call)
+    @app.get("/r/{code}")
+    async def referral_landing(code: str, request: Request):
+        """The shared referral link: Open Graph tags for the preview, then a button into the app."""
+        lang = landing.pick_language(request.headers.get("accept-language"))
+        try:
+            preview = await run_in_threadpool(anon_rpc, "referral_preview", {"p_code": code})
+        except NotFound:
+            return HTMLResponse(landing.not_found_page(lang), status_code=404)
+        except InvalidInput:
+            return HTMLResponse(landing.not_found_page(lang), status_code=404)
+        return HTMLResponse(landing.referral_page(preview, public_url, lang))
+
+    @app.get("/r/{code}/qr.png")
+    async def referral_qr(code: str):
+        """The preview image: a QR code of the link itself, to scan from another screen."""
+        from shared.links import referral_link
+
+        if not code.isascii() or not code.replace("-", "").isalnum() or len(code) > 32:
+            return Response(status_code=404)
+        return Response(landing.qr_png(referral_link(public_url, code)), media_type="image/png")
 
     @app.get("/healthz")
     def healthz():

@@ -239,14 +239,35 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Cards and the counter screen arrive here soon.",
     },
     "language": {"fi": "Kieli", "en": "Language"},
+    # The referral landing page (GET /r/{code}).
+    "landing_title": {"fi": "Liity kanta-asiakkaaksi: {business}", "en": "Become a regular at {business}"},
+    "landing_title_from": {
+        "fi": "{inviter} kutsuu sinut kanta-asiakkaaksi: {business}",
+        "en": "{inviter} invites you to {business}",
+    },
+    "landing_offer": {"fi": "Liittymislahja: {reward}", "en": "Your welcome gift: {reward}"},
+    "landing_image_alt": {"fi": "QR-koodi: liity kanta-asiakkaaksi ({business})", "en": "QR code to join {business}"},
+    "landing_explain": {
+        "fi": "Leimat, pisteet ja edut puhelimessasi. Liittyminen on ilmaista.",
+        "en": "Stamps, points and perks on your phone. Joining is free.",
+    },
+    "landing_join": {"fi": "Liity nyt", "en": "Join now"},
+    "landing_unknown_title": {"fi": "Kutsulinkkiä ei löytynyt", "en": "This invite link was not found"},
+    "landing_unknown_text": {
+        "fi": "Linkki voi olla vanhentunut tai kirjoitettu väärin. Pyydä ystävältäsi uusi linkki.",
+        "en": "The link may be old or mistyped. Ask your friend to share it again.",
+    },
+    "landing_open_app": {"fi": "Avaa Kanta", "en": "Open Kanta"},
 }
 
 
-def t(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
+def t(key: str, lang: str = DEFAULT_LANGUAGE, **values) -> str:
+    """The text for `key` in `lang`; `values` fill its {placeholders}."""
     entry = TEXTS.get(key) or ERRORS.get(key)
     if entry is None:
         return key
-    return entry.get(lang) or entry["en"]
+    text = entry.get(lang) or entry["en"]
+    return text.format(**values) if values else text
 
 
 def error_text(error: KantaError | str, lang: str = DEFAULT_LANGUAGE) -> str:
