@@ -126,7 +126,7 @@ def build_app(
     app.mount(
         "/",
         flet_fastapi.app(
-            make_main(new_transport),
+            make_main(new_transport, public_url=public_url),
             app_name="Kanta",
             app_short_name="Kanta",
             app_description="Kanta loyalty wallet",

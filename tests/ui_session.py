@@ -6,6 +6,7 @@ Uses flet internals (Session, Connection), which is why flet is pinned exactly.
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import flet as ft
@@ -37,22 +38,46 @@ class RecordingConnection(Connection):
         self.sent.append(msgpack.packb(page_patch, default=_ENCODE))
 
 
+class _Errors(logging.Handler):
+    """flet logs an exception raised in an event handler and carries on; a test must not."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 class FakeSession:
     """Run `main(page)` in a session, then fire events at controls as the browser would."""
 
-    def __init__(self, main, *, width: float = 400, height: float = 800):
+    def __init__(self, main, *, width: float = 400, height: float = 800, route: str = "/"):
+        self.errors = _Errors()
+        logging.getLogger("flet").addHandler(self.errors)
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         self.conn = RecordingConnection(self.loop)
         self.session = Session(self.conn)
         self.page: ft.Page = self.session.page
-        self.session.apply_page_patch({"width": width, "height": height, "route": "/"})
+        self.session.apply_page_patch({"width": width, "height": height, "route": route})
         self.loop.run_until_complete(self._start(main))
         self.settle()
 
     def settle(self) -> None:
         """Let flet's update scheduler send what the last step changed."""
         self.loop.run_until_complete(asyncio.sleep(0.02))
+
+    def wait_for(self, condition, timeout: float = 5.0) -> bool:
+        """Run the page's loop (live events, tasks) until condition() holds; False on timeout."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            self.loop.run_until_complete(asyncio.sleep(0.05))
+        return condition()
 
     async def _start(self, main) -> None:
         # The steps flet_web's FletApp takes for a new client: register (which sends and
@@ -72,15 +97,35 @@ class FakeSession:
             self.session.apply_patch(control._i, patch)
         self.loop.run_until_complete(self.session.dispatch_event(control._i, event, data))
         self.settle()
+        self.raise_errors()
+
+    def raise_errors(self) -> None:
+        if self.errors.records:
+            record = self.errors.records.pop(0)
+            raise AssertionError(f"an event handler failed: {record.getMessage()}\n{record.exc_text or ''}") from (
+                record.exc_info[1] if record.exc_info else None
+            )
 
     def find(self, predicate) -> list[ft.Control]:
         """Every control under the page (depth first) for which predicate(control) holds."""
-        found, stack = [], list(self.page.controls)
+        found, stack = [], list(self.page.controls) + list(self.page._dialogs.controls)
+        if self.page.appbar is not None:
+            stack.append(self.page.appbar)
         while stack:
             c = stack.pop(0)
             if predicate(c):
                 found.append(c)
-            for attr in ("content", "controls", "segments", "label", "actions", "title"):
+            for attr in (
+                "content",
+                "controls",
+                "segments",
+                "label",
+                "actions",
+                "title",
+                "leading",
+                "trailing",
+                "subtitle",
+            ):
                 child = getattr(c, attr, None)
                 if isinstance(child, list):
                     stack.extend(x for x in child if isinstance(x, ft.BaseControl))
@@ -88,10 +133,30 @@ class FakeSession:
                     stack.append(child)
         return found
 
+    def by_id(self, identifier: str) -> ft.Control:
+        """The control wrapped in ft.Semantics(identifier=...)."""
+        [wrapper] = self.find(lambda c: isinstance(c, ft.Semantics) and c.identifier == identifier)
+        return wrapper.content
+
+    def has(self, identifier: str) -> bool:
+        return bool(self.find(lambda c: isinstance(c, ft.Semantics) and c.identifier == identifier))
+
+    def click(self, identifier: str) -> None:
+        self.fire(self.by_id(identifier), "click")
+
+    def type(self, identifier: str, value: str) -> None:
+        """Type into a field as the browser does: the new value arrives as a patch, then a change event."""
+        field = self.by_id(identifier)
+        self.fire(field, "change", value, patch={"value": value})
+
     def texts(self) -> list[str]:
-        return [c.value for c in self.find(lambda c: isinstance(c, ft.Text)) if c.value]
+        texts = [c.value for c in self.find(lambda c: isinstance(c, ft.Text)) if c.value]
+        # Buttons carry their caption as a plain string.
+        return texts + [c.content for c in self.find(lambda c: isinstance(getattr(c, "content", None), str))]
 
     def close(self) -> None:
+        logging.getLogger("flet").removeHandler(self.errors)
+
         async def _close():
             self.session.close()
 

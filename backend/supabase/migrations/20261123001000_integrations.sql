@@ -129,6 +129,19 @@ $$;
 revoke execute on function public.submit_feedback(uuid, integer, text) from public, anon;
 grant execute on function public.submit_feedback(uuid, integer, text) to authenticated, service_role;
 
+-- The card also says whether the member gave marketing consent (the wallet's profile switch).
+create or replace function kanta.card_extras(p_member_id uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(kanta.referral_card(p_member_id), '{}'::jsonb) || coalesce(kanta.drops_card(p_member_id), '{}'::jsonb)
+         || (select jsonb_build_object('marketing_consent', m.marketing_consent) from kanta.members m
+             where m.id = p_member_id)
+$$;
+
 -- =============================================================================================
 -- Section - WooCommerce order webhook
 -- The Kanta server passes the raw body and the X-WC-Webhook-Signature header here, as the
