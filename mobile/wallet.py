@@ -90,7 +90,8 @@ class WalletApp:
             title=ft.Text(title, weight=ft.FontWeight.BOLD),
             leading=leading,
             actions=actions or [],
-            bgcolor=(self.card or {}).get("business", {}).get("color") if self.card else None,
+            bgcolor=self.card["business"]["color"] if self.card else None,
+            color=ft.Colors.WHITE if self.card else None,
         )
         column = ft.Column(body, spacing=16, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
         self.page.controls.clear()
@@ -324,6 +325,10 @@ class WalletApp:
         except KantaError:
             return
         before = self.card
+        if self.screen == "qr" and before:
+            # Stamped while the QR was up: back to the card, where the new stamp animates in.
+            self.qr = None
+            self.show_card()
         self.card = card
         if self.screen == "card" and before and len(self.slots) == card["stamps_per_card"]:
             self.animate_stamps(before, card)

@@ -39,12 +39,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_demo(renderer: str = "canvaskit"):
-    """`kanta demo` on a free port with a throwaway database; yields the base URL."""
+def served_demo(renderer: str = "canvaskit", *, with_data_dir: bool = False):
+    """`kanta demo` on a free port with a throwaway database; yields the base URL (and the data dir)."""
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="kanta-web-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
     tmp.chmod(0o711)  # as root, postgres runs as another user and must reach its folder
-    env = {**os.environ, "KANTA_PORT": str(port), "FLET_WEB_RENDERER": renderer}
+    env = {
+        **os.environ,
+        "KANTA_PORT": str(port),
+        "FLET_WEB_RENDERER": renderer,
+        "KANTA_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
     env.pop("SUPABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "backend.cli", "--data-dir", str(tmp / "db"), "demo"],
@@ -63,7 +68,8 @@ def served_demo(renderer: str = "canvaskit"):
                 break
             except OSError:
                 time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        yield (base, tmp / "db") if with_data_dir else base
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -84,8 +90,13 @@ def open_app(browser, url: str, width: int, height: int, network: list | None = 
         page.on("requestfinished", lambda r: network.append((r.url, "ok")))
         page.on("requestfailed", lambda r: network.append((r.url, r.failure)))
     page.goto(url)
+    accessible(page)
+    return page
+
+
+def accessible(page) -> None:
+    """Switch Flutter's accessibility tree on in a page that has just loaded the app."""
     placeholder = page.locator("flt-semantics-placeholder")
     placeholder.wait_for(state="attached", timeout=60_000)
     # Flutter keeps this button off-screen; a click from script turns accessibility on.
     placeholder.evaluate("el => el.click()")
-    return page
