@@ -163,8 +163,12 @@ DEMO_PROGRAM = {
     ],
     "rewards": [{"name": "Korvapuusti", "cost_points": 60}, {"name": "Kahvipussi 250 g", "cost_points": 300}],
 }
-# Aino's last weeks at the café: (days ago, cents).
-DEMO_VISITS = [(40, 420), (33, 1250), (26, 380), (19, 2290), (12, 450), (5, 980), (1, 560)]
+# Aino's last weeks at the café: (days ago, cents). Twelve visits: one full card and two stamps.
+DEMO_VISITS = [
+    (75, 390), (68, 840), (61, 420), (54, 1250), (47, 380), (40, 2290),
+    (33, 450), (26, 980), (19, 560), (12, 1180), (5, 420), (1, 560),
+]  # fmt: skip
+DEMO_REVIEW_URL = "https://g.page/r/kahvila-kanta/review"
 
 
 def seed_demo(backend) -> dict:
@@ -205,6 +209,31 @@ def seed_demo(backend) -> dict:
                 },
             )
         staff.clock = None
+        owner.rpc("update_program", {"p_business_id": business["id"], "p_settings": {"review_url": DEMO_REVIEW_URL}})
+        owner.rpc(
+            "create_drop",
+            {
+                "p_business_id": business["id"],
+                "p_title": "Joulublend 250 g",
+                "p_description": "Paahtimon joulukahvi, vain 24 pussia.",
+                "p_vip_starts_at": (now - dt.timedelta(hours=1)).isoformat(),
+                "p_public_starts_at": (now + dt.timedelta(days=2)).isoformat(),
+                "p_ends_at": (now + dt.timedelta(days=9)).isoformat(),
+                "p_stock": 24,
+            },
+        )
+        customer = sessions["customer"]
+        customer.rpc("update_my_profile", {"p_member_id": card["member_id"], "p_changes": {"marketing_consent": True}})
+        _as_service(backend).rpc("run_automations", {})
+        owner.rpc(
+            "send_message",
+            {
+                "p_business_id": business["id"],
+                "p_target": "all",
+                "p_title": "Joulun aukioloajat",
+                "p_body": "Olemme auki jouluaattona klo 8–13. Hyvää joulua!",
+            },
+        )
     return {"business": DEMO_BUSINESS["p_slug"], "users": DEMO_USERS, "password": DEMO_PASSWORD}
 
 

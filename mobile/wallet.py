@@ -586,18 +586,19 @@ class WalletApp:
         self.screen = "qr"
         self._rerender = self.show_qr
         self.qr = vm.MemberQr(lambda: self.api.rpc("member_qr_token", {"p_member_id": self.member_id}), self.clock)
-        self.qr_image = ft.Image(src=vm.png_qr("KANTA"), width=300, height=300, visible=False)
+        # Visibility is switched on the Semantics wrappers: a Semantics must hold a visible control.
+        self.qr_image = ft.Image(src=vm.png_qr("KANTA"), width=300, height=300)
+        self.qr_image_box = tagged("member-qr", self.qr_image, label=self.tr("qr_title"))
         self.qr_countdown = ft.Text("", size=16)
-        self.qr_offline = ft.Text("", color=ft.Colors.ERROR, visible=False)
+        self.qr_offline = ft.Text("", color=ft.Colors.ERROR)
+        self.qr_offline_box = tagged("qr-offline", self.qr_offline)
         self.qr_tick()
         self.frame(
             self.tr("qr_title"),
             [
-                ft.Container(
-                    tagged("member-qr", self.qr_image, label=self.tr("qr_title")), alignment=ft.Alignment.CENTER
-                ),
+                ft.Container(self.qr_image_box, alignment=ft.Alignment.CENTER),
                 ft.Container(tagged("qr-countdown", self.qr_countdown), alignment=ft.Alignment.CENTER),
-                tagged("qr-offline", self.qr_offline),
+                self.qr_offline_box,
                 ft.Text(self.tr("member_number", number=self.card["member_number"]), text_align=ft.TextAlign.CENTER),
             ],
             back=self.leave_qr,
@@ -611,9 +612,9 @@ class WalletApp:
             return
         if self.qr.tick():
             self.qr_image.src = vm.png_qr(self.qr.token)
-        self.qr_image.visible = self.qr.token is not None
+        self.qr_image_box.visible = self.qr.token is not None
         self.qr_countdown.value = self.tr("qr_countdown", seconds=self.qr.seconds_left()) if self.qr.token else ""
-        self.qr_offline.visible = self.qr.offline or self.qr.token is None
+        self.qr_offline_box.visible = self.qr.offline or self.qr.token is None
         self.qr_offline.value = self.tr("qr_offline", number=self.card["member_number"])
 
     async def _qr_loop(self) -> None:

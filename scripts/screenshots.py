@@ -1,4 +1,7 @@
-"""Make the README screenshots in docs/: serve the demo, open it in Debian's chromium, save PNGs."""
+"""Make the README screenshots: serve the demo, walk every screen in Debian's chromium, save PNGs.
+
+make screenshots        # docs/screenshots/{fi,en}-wallet-*.png at 390x844, plus docs/welcome-phone.png
+"""
 
 from __future__ import annotations
 
@@ -12,22 +15,171 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, open_app, served_demo  # noqa: E402
 
-SHOTS = {"welcome-phone": (390, 844)}
+PHONE = (390, 844)
+WORDS = {
+    "fi": {
+        "tagline": "Kanta-asiakkaan lompakko",
+        "email": "Sähköposti",
+        "password": "Salasana",
+        "sign_in": "Kirjaudu sisään",
+        "cards": "Korttini",
+        "qr": "Näytä QR-koodi",
+        "qr_title": "Näytä tämä kassalla",
+        "back": "Takaisin",
+        "refer": "Kutsu ystävä",
+        "drops": "Uutuudet",
+        "history": "Historia",
+        "inbox": "Viestit",
+        "feedback": "Anna palautetta",
+        "send": "Lähetä",
+        "thanks": "Kiitos palautteestasi!",
+        "profile": "Profiili",
+        "delete": "Poista tilini",
+        "cancel": "Peruuta",
+        "voucher": "Kahvi talon piikkiin",
+        "close": "Sulje",
+        "join_title": "Liity: Kahvila Kanta",
+    },
+    "en": {
+        "tagline": "The regular customer's wallet",
+        "email": "E-mail",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "cards": "My cards",
+        "qr": "Show my QR",
+        "qr_title": "Show this at the counter",
+        "back": "Back",
+        "refer": "Invite a friend",
+        "drops": "Drops",
+        "history": "History",
+        "inbox": "Inbox",
+        "feedback": "Give feedback",
+        "send": "Send",
+        "thanks": "Thank you for your feedback!",
+        "profile": "Profile",
+        "delete": "Delete my account",
+        "cancel": "Cancel",
+        "voucher": "Kahvi talon piikkiin",
+        "close": "Close",
+        "join_title": "Join Kahvila Kanta",
+    },
+}
+
+
+class Shooter:
+    def __init__(self, out: Path, lang: str):
+        self.out, self.lang, self.n = out, lang, 0
+
+    def shot(self, page, name: str) -> None:
+        page.wait_for_timeout(700)  # let animations settle before the picture
+        self.n += 1
+        path = self.out / f"{self.lang}-wallet-{self.n:02d}-{name}.png"
+        page.screenshot(path=path)
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+def button(page, name: str):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def wallet_tour(browser, url: str, lang: str, out: Path) -> None:
+    w = WORDS[lang]
+    s = Shooter(out, lang)
+    page = open_app(browser, url, *PHONE)
+    page.get_by_text(WORDS["fi"]["tagline"]).wait_for(timeout=60_000)
+    if lang == "en":
+        button(page, "English").click()
+        page.get_by_text(w["tagline"]).wait_for()
+    s.shot(page, "sign-in")
+    page.get_by_role("textbox", name=w["email"]).click()
+    page.keyboard.type("asiakas@kanta.demo")
+    page.get_by_role("textbox", name=w["password"]).click()
+    page.keyboard.type("kanta-demo")
+    button(page, w["sign_in"]).click()
+    page.get_by_text(w["cards"]).wait_for()
+    s.shot(page, "cards")
+    page.get_by_text("Kahvila Kanta").first.click()
+    button(page, w["qr"]).wait_for()
+    s.shot(page, "card")
+    page.mouse.move(195, 500)
+    page.mouse.wheel(0, 600)
+    s.shot(page, "card-more")
+    page.get_by_text(w["voucher"]).last.click()
+    button(page, w["close"]).wait_for()
+    s.shot(page, "voucher-qr")
+    button(page, w["close"]).click()
+    page.wait_for_timeout(600)
+    page.mouse.move(195, 500)
+    page.mouse.wheel(0, -2000)
+    page.wait_for_timeout(600)
+    button(page, w["qr"]).click()
+    page.get_by_text(w["qr_title"]).wait_for()
+    s.shot(page, "member-qr")
+    for screen, marker in (
+        ("refer", None),
+        ("drops", "Joulublend 250 g"),
+        ("history", None),
+        ("inbox", None),
+    ):
+        button(page, w["back"]).click()
+        button(page, w[screen]).click()
+        if marker:
+            page.get_by_text(marker).first.wait_for()
+        s.shot(page, screen)
+    button(page, w["back"]).click()
+    button(page, w["feedback"]).click()
+    button(page, "9").click()
+    s.shot(page, "feedback")
+    button(page, w["send"]).click()
+    page.get_by_text(w["thanks"]).wait_for()
+    s.shot(page, "feedback-sent")
+    button(page, w["back"]).click()
+    button(page, w["back"]).click()
+    button(page, w["profile"]).click()
+    button(page, w["delete"]).wait_for()
+    s.shot(page, "profile")
+    button(page, w["delete"]).click()
+    button(page, w["cancel"]).wait_for()
+    s.shot(page, "delete-confirm")
+    page.close()
+
+
+def landing(browser, url: str, lang: str, out: Path, code: str) -> None:
+    page = browser.new_page(
+        viewport={"width": PHONE[0], "height": PHONE[1]}, locale="fi-FI" if lang == "fi" else "en-GB"
+    )
+    page.goto(f"{url}/r/{code}")
+    page.wait_for_timeout(300)
+    page.screenshot(path=out / f"{lang}-wallet-00-referral-landing.png")
+    print(f"wrote {(out / f'{lang}-wallet-00-referral-landing.png').relative_to(ROOT)}")
+    page.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
-    args.out.mkdir(exist_ok=True)
-    with served_demo() as url, sync_playwright() as p:
+    args.out.mkdir(parents=True, exist_ok=True)
+    import psycopg
+
+    from backend.embedded import EmbeddedPostgres
+
+    with served_demo(with_data_dir=True) as (url, data_dir), sync_playwright() as p:
+        with psycopg.connect(EmbeddedPostgres(data_dir).conninfo()) as conn:
+            code = conn.execute(
+                "select m.referral_code from kanta.members m join auth.users u on u.id = m.user_id"
+                " where u.email = 'asiakas@kanta.demo'"
+            ).fetchone()[0]
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for name, (width, height) in SHOTS.items():
-            page = open_app(browser, url, width, height)
-            page.get_by_text("Kanta-asiakkaan lompakko").wait_for(timeout=60_000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=args.out / f"{name}.png")
-            print(f"wrote {args.out / f'{name}.png'}")
+        for lang in ("fi", "en"):
+            with psycopg.connect(EmbeddedPostgres(data_dir).conninfo(), autocommit=True) as conn:
+                conn.execute("delete from kanta.feedback")  # feedback is once a day; each tour gives its own
+            landing(browser, url, lang, args.out, code)
+            wallet_tour(browser, url, lang, args.out)
+        page = open_app(browser, url, *PHONE)
+        page.get_by_text(WORDS["fi"]["tagline"]).wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=ROOT / "docs" / "welcome-phone.png")
         browser.close()
 
 

@@ -90,6 +90,7 @@ class World:
                 "p_settings": {"review_url": "https://g.page/r/cafe-a/review", "woocommerce_secret": "s" * 32},
             },
         )
+        self.a.owner.rpc("member_segments", {"p_business_id": self.a.id})  # the day's scores
         users("friend@example.com").rpc("join_business", {"p_slug": "cafe-a", "p_referral_code": self.referral_code})
 
 
@@ -226,6 +227,8 @@ VISIBLE = {
     "member_tokens": {r: "error" for r in ROLES},
     "daily_sales": {r: "error" for r in ROLES},
     "integrations": {r: "error" for r in ROLES},
+    "member_scores": {r: "error" for r in ROLES},
+    "score_runs": {r: "error" for r in ROLES},
 }
 TABLES = sorted(VISIBLE)
 # The column that makes a row "the customer's own".

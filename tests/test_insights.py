@@ -195,3 +195,35 @@ def test_a_refund_leaves_the_revenue_series_and_kpis(cafe):
     cafe.refund(extra["purchase_id"], when=at("2026-06-24", "16:05"))
     assert cafe.owner.rpc("kpi_timeseries", {**week})["points"][-1]["value"] == 5000
     assert cafe.owner.rpc("business_kpis", june)["revenue_cents"] == 13200
+
+
+def test_segments_are_scored_once_a_cafe_day(cafe, users):
+    first = cafe.owner.rpc("member_segments", {"p_business_id": cafe.id})
+    assert first["as_of"].startswith("2026-06-30")
+    # Eero comes back the same afternoon: the day's segments stand until the café's next day.
+    _, eero = cafe.members["Eero"]
+    cafe.buy(eero, 2500, when=NOW + dt.timedelta(hours=2))
+    with pinned(NOW + dt.timedelta(hours=3), cafe.owner):
+        assert cafe.owner.rpc("member_segments", {"p_business_id": cafe.id})["counts"]["lost"] == 1
+    # Next morning (Helsinki), the first look scores again: Eero is no longer lost.
+    with pinned(at("2026-07-01", "08:00"), cafe.owner):
+        again = cafe.owner.rpc("member_segments", {"p_business_id": cafe.id})
+    assert again["as_of"].startswith("2026-07-01") and again["counts"]["lost"] == 0
+
+
+def test_the_nightly_run_scores_every_business(cafe, db):
+    import psycopg
+
+    from backend.transport.postgres import begin_request
+
+    with psycopg.connect(db.authenticator) as conn:
+        begin_request(conn, {"role": "service_role"})
+        conn.execute("select public.run_automations(%s)", (at("2026-07-02", "03:00"),))
+        conn.commit()
+    with psycopg.connect(db.admin) as conn:
+        day, scored = conn.execute(
+            "select r.day, (select count(*) from kanta.member_scores s where s.business_id = r.business_id)"
+            " from kanta.score_runs r where r.business_id = %s",
+            (cafe.id,),
+        ).fetchone()
+    assert (str(day), scored) == ("2026-07-02", 5)

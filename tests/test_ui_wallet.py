@@ -126,7 +126,7 @@ def test_member_qr_refreshes_before_expiry_and_shows_offline(open_screens, cafe,
     wallet.clock = lambda: now[0]
     screen.click("show-qr")
     first = wallet.qr.token
-    assert first and screen.by_id("member-qr").visible
+    assert first and screen.wrapper("member-qr").visible
     assert screen.by_id("qr-countdown").value in ("Uusi koodi 59 s päästä", "Uusi koodi 60 s päästä")
     now[0] += dt.timedelta(seconds=30)
     wallet.qr_tick()
@@ -148,10 +148,10 @@ def test_member_qr_refreshes_before_expiry_and_shows_offline(open_screens, cafe,
     now[0] += dt.timedelta(seconds=61)
     wallet.qr_tick()
     assert wallet.qr.offline and wallet.qr.token is None
-    assert not screen.by_id("member-qr").visible
-    assert screen.by_id("qr-offline").visible and "Ei yhteyttä" in screen.by_id("qr-offline").value
+    assert not screen.wrapper("member-qr").visible
+    assert screen.wrapper("qr-offline").visible and "Ei yhteyttä" in screen.by_id("qr-offline").value
     wallet.qr_tick()  # the pool has a fresh connection again
-    assert wallet.qr.token and not wallet.qr.offline and screen.by_id("member-qr").visible
+    assert wallet.qr.token and not wallet.qr.offline and screen.wrapper("member-qr").visible
 
 
 def test_a_stamp_arrives_live_without_refresh(open_screens, cafe, aino):

@@ -138,6 +138,10 @@ class FakeSession:
         [wrapper] = self.find(lambda c: isinstance(c, ft.Semantics) and c.identifier == identifier)
         return wrapper.content
 
+    def wrapper(self, identifier: str) -> ft.Semantics:
+        [wrapper] = self.find(lambda c: isinstance(c, ft.Semantics) and c.identifier == identifier)
+        return wrapper
+
     def has(self, identifier: str) -> bool:
         return bool(self.find(lambda c: isinstance(c, ft.Semantics) and c.identifier == identifier))
 
