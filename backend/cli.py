@@ -162,6 +162,9 @@ DEMO_PROGRAM = {
         {"name": "Gold", "min_points": 750, "multiplier": 1.5, "perks": ["early_access"]},
     ],
     "rewards": [{"name": "Korvapuusti", "cost_points": 60}, {"name": "Kahvipussi 250 g", "cost_points": 300}],
+    "referral_welcome_reward": "Tervetuliaiskahvi",
+    "referral_referrer_reward": "Kahvi ystävän tuomisesta",
+    "birthday_reward": "Synttärileivos",
 }
 # Aino's last weeks at the café: (days ago, cents). Twelve visits: one full card and two stamps.
 DEMO_VISITS = [

@@ -24,7 +24,10 @@ BRAND = "#6B4F3A"
 
 
 def tagged(identifier: str, control: ft.Control, label: str | None = None) -> ft.Semantics:
-    """A control with a stable identifier for tests (and a label for screen readers)."""
+    """A control with a stable identifier for tests, and a label for screen readers. An icon
+    button's wrapper is marked a button, so its tooltip names it (else the button is nameless)."""
+    if isinstance(control, ft.IconButton):
+        return ft.Semantics(identifier=identifier, label=label, button=True, content=control)
     return ft.Semantics(identifier=identifier, label=label, content=control)
 
 
@@ -192,7 +195,7 @@ class WalletApp:
                 tagged("sign-up", ft.OutlinedButton(self.tr("sign_up"), on_click=do_sign_up)),
             ]
         body += [error, self.language_switch()]
-        self.frame("Kanta", body)
+        self.frame("", body)
 
     def hero(self) -> ft.Control:
         join = self.pending_join
@@ -243,7 +246,7 @@ class WalletApp:
             self.open_card(card["member_id"])
 
         self.frame(
-            "Kanta",
+            "",
             [
                 self.hero(),
                 tagged("display-name", name),
@@ -786,12 +789,13 @@ class WalletApp:
         self.screen = "feedback"
         self._rerender = self.show_feedback
         self.review_url = None
+        # 0–10 as radio buttons that wrap onto two rows on a phone.
         score = tagged(
             "score",
-            ft.SegmentedButton(
-                selected=[],
-                allow_empty_selection=True,
-                segments=[ft.Segment(value=str(i), label=ft.Text(str(i))) for i in range(11)],
+            ft.RadioGroup(
+                content=ft.Row(
+                    [ft.Radio(value=str(i), label=str(i)) for i in range(11)], wrap=True, spacing=0, run_spacing=0
+                ),
             ),
             label=self.tr("feedback_question"),
         )
@@ -800,7 +804,7 @@ class WalletApp:
         self.feedback_fields = {"score": score.content, "comment": comment, "result": result}
 
         def send(_=None):
-            chosen = list(score.content.selected or [])
+            chosen = [score.content.value] if score.content.value not in (None, "") else []
             if not chosen:
                 self.toast(self.tr("pick_score"))
                 return
@@ -825,7 +829,7 @@ class WalletApp:
             self.tr("feedback"),
             [
                 ft.Text(self.tr("feedback_question")),
-                ft.Row([score], scroll=ft.ScrollMode.AUTO),
+                score,
                 tagged("comment", comment),
                 tagged("send-feedback", ft.FilledButton(self.tr("send"), on_click=send)),
                 result,
@@ -846,13 +850,18 @@ class WalletApp:
         for c in cards:
             card = self.api.rpc("my_card", {"p_member_id": c["member_id"]})
             consent_rows.append(
-                tagged(
-                    f"consent-{c['business_slug']}",
-                    ft.Switch(
-                        label=f"{self.tr('marketing_consent')} ({c['business_name']})",
-                        value=bool(card.get("marketing_consent")),
-                        on_change=lambda e, m=c["member_id"]: self.set_consent(m, e.control.value),
-                    ),
+                ft.Row(
+                    [
+                        ft.Text(f"{self.tr('marketing_consent')} ({c['business_name']})", expand=True),
+                        tagged(
+                            f"consent-{c['business_slug']}",
+                            ft.Switch(
+                                value=bool(card.get("marketing_consent")),
+                                on_change=lambda e, m=c["member_id"]: self.set_consent(m, e.control.value),
+                            ),
+                            label=f"{self.tr('marketing_consent')} ({c['business_name']})",
+                        ),
+                    ]
                 )
             )
         confirm = ft.TextField(label=self.tr("delete_word"))

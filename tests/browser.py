@@ -100,3 +100,10 @@ def accessible(page) -> None:
     placeholder.wait_for(state="attached", timeout=60_000)
     # Flutter keeps this button off-screen; a click from script turns accessibility on.
     placeholder.evaluate("el => el.click()")
+
+
+def fill(page, name: str, text: str) -> None:
+    """Type into the Flutter text field labelled `name` (focus first, then the keys)."""
+    page.get_by_role("textbox", name=name).click()
+    page.wait_for_timeout(150)
+    page.keyboard.type(text)

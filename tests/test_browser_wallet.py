@@ -9,7 +9,7 @@ import pytest
 
 from backend.embedded import EmbeddedPostgres
 from backend.transport.postgres import PostgresBackend
-from tests.browser import accessible, served_demo
+from tests.browser import accessible, fill, served_demo
 from tests.engine import key
 from tests.test_browser_welcome import browser  # noqa: F401 - the shared chromium fixture
 
@@ -32,10 +32,8 @@ def test_referral_link_to_a_live_stamp(browser):  # noqa: F811
         page.wait_for_url(re.compile(rf"/join/kahvila-kanta\?ref={code}$"))
         accessible(page)
         page.get_by_text("Liity: Kahvila Kanta").wait_for(timeout=60_000)
-        page.get_by_role("textbox", name="Sähköposti").click()
-        page.keyboard.type("ystava@example.com")
-        page.get_by_role("textbox", name="Salasana").click()
-        page.keyboard.type("hyvä salasana 123")
+        fill(page, "Sähköposti", "ystava@example.com")
+        fill(page, "Salasana", "hyvä salasana 123")
         page.get_by_role("button", name="Luo tili").click()
         page.get_by_role("button", name="Liity kanta-asiakkaaksi").click()
         page.get_by_text("0/10 leimaa").first.wait_for(timeout=20_000)

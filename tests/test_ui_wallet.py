@@ -260,7 +260,7 @@ def test_feedback_offers_the_review_link_whatever_the_score(open_screens, cafe, 
     screen.click("open-feedback")
     screen.click("send-feedback")
     assert app(screen).notice == "Valitse arvosana 0–10."
-    screen.fire(screen.by_id("score"), "change", patch={"selected": [score]})
+    screen.fire(screen.by_id("score"), "change", score, patch={"value": score})
     screen.click("send-feedback")
     assert screen.by_id("review-link").url == "https://g.page/r/aroma/review"
     assert "Kiitos palautteestasi!" in screen.texts()
