@@ -249,12 +249,88 @@ def explain_insights(conninfo: str, business: str, member: str) -> dict:
     return plans
 
 
+def bench_ui(rounds: int = 3) -> dict:
+    """Time to the first rendered card in Debian's chromium: cold (a new server on a new database)
+    and warm (the same server, a new browser page). Typing is not counted: the figures are the
+    server's start, the app's first screen, and sign-in to the card on screen."""
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    from backend.browser import CHROMIUM, CHROMIUM_ARGS, fill, open_app, served_demo
+
+    def first_card(browser, url: str) -> dict:
+        t0 = time.perf_counter()
+        page = open_app(browser, url, 390, 844)
+        page.get_by_text("Kanta-asiakkaan lompakko").wait_for(timeout=120_000)
+        shown = time.perf_counter() - t0
+        fill(page, "Sähköposti", "asiakas@kanta.demo")
+        fill(page, "Salasana", "kanta-demo")
+        t1 = time.perf_counter()
+        page.get_by_role("button", name="Kirjaudu sisään").click()
+        page.get_by_text("Korttini").wait_for(timeout=60_000)
+        page.get_by_text("Kahvila Kanta").first.click()
+        page.get_by_text("Leimakortti").wait_for(timeout=60_000)
+        signed_in = time.perf_counter() - t1
+        page.close()
+        return {"first_screen_ms": _ms(shown), "sign_in_to_card_ms": _ms(signed_in)}
+
+    results: dict = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        t0 = time.perf_counter()
+        with served_demo() as url:
+            results["cold: server start to ready (new database, demo seeded)"] = {"ms": _ms(time.perf_counter() - t0)}
+            # A returning customer's browser keeps the app's files cached: one context for all pages.
+            context = browser.new_context()
+            results["cold: first page (empty browser cache)"] = first_card(context, url)
+            warm = [first_card(context, url) for _ in range(rounds)]
+            results[f"warm: first page, cached app files (median of {rounds})"] = {
+                k: round(statistics.median(w[k] for w in warm), 1) for k in warm[0]
+            }
+            results["server resident memory"] = _rss_mb(url, browser, urllib.request)
+        browser.close()
+    return results
+
+
+def _rss_mb(url: str, browser, urllib_request) -> dict:
+    """The server's resident memory with 1 and with 20 open sessions (pages on the wallet)."""
+    import json as _json
+
+    from backend.browser import open_app
+
+    pid = _json.loads(urllib_request.urlopen(f"{url}/healthz", timeout=5).read()).get("pid")
+    if not pid:
+        return {}
+
+    def rss() -> float:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return 0.0
+
+    pages = []
+    out = {}
+    for n in (1, 20):
+        while len(pages) < n:
+            page = open_app(browser, url, 390, 844)
+            page.get_by_text("Kanta-asiakkaan lompakko").wait_for(timeout=120_000)
+            pages.append(page)
+        time.sleep(1)
+        out[f"{n} sessions_mb"] = rss()
+    for page in pages:
+        page.close()
+    return out
+
+
 def run(
     sections: list[str], out: Path | None, *, data_dir: Path | None = None, members: int = 100000, months: int = 18
 ) -> dict:
     report = {"machine": machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if "foundation" in sections:
         report["foundation"] = bench_foundation()
+    if "ui" in sections:
+        report["ui"] = bench_ui()
     if "insights" in sections:
         from backend.embedded import default_data_dir
 

@@ -269,7 +269,7 @@ def cmd_serve(args, *, demo: bool = False) -> int:
             return SupabaseTransport(settings.supabase_url, settings.supabase_anon_key)
 
         backend = None
-        describe = {"backend": "supabase"}
+        describe = {"backend": "supabase", "pid": os.getpid()}
     else:
         pg = EmbeddedPostgres(args.data_dir or settings.data_dir)
         t0 = time.perf_counter()
@@ -285,7 +285,7 @@ def cmd_serve(args, *, demo: bool = False) -> int:
                 flush=True,
             )
         new_transport = backend.transport
-        describe = {"backend": "embedded"}
+        describe = {"backend": "embedded", "pid": os.getpid()}
     app = build_app(new_transport, describe=lambda: describe, public_url=settings.public_url)
     print(f"Kanta is at http://{settings.host}:{port}  (Ctrl-C stops it)", flush=True)
     # uvicorn re-raises the signal that stopped it once it has shut down; for SIGTERM the default
@@ -342,7 +342,7 @@ def cmd_export_members(args) -> int:
 def cmd_bench(args) -> int:
     from backend.bench import run
 
-    known = ["foundation", "insights"]
+    known = ["foundation", "insights", "ui"]
     unknown = [s for s in args.sections if s not in known]
     if unknown:
         print(f"kanta bench: unknown section {unknown[0]!r}; choose from {', '.join(known)}", file=sys.stderr)
@@ -399,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     members.set_defaults(func=cmd_export_members)
 
     bench = sub.add_parser("bench", help="measure and print figures (see the issues for targets)")
-    bench.add_argument("sections", nargs="*", help="foundation (default), insights")
+    bench.add_argument("sections", nargs="*", help="foundation (default), insights, ui")
     bench.add_argument("--members", type=int, default=100000, help="insights: members in the seeded café")
     bench.add_argument("--months", type=int, default=18, help="insights: months of history")
     bench.add_argument("--json", type=Path, default=Path("bench-results.json"))
