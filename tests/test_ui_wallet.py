@@ -309,3 +309,32 @@ def test_marketing_consent_switch(open_screens, cafe, aino):
     assert switch.value is False
     screen.fire(switch, "change", patch={"value": True})
     assert aino[0].rpc("my_card", {"p_member_id": aino[1]})["marketing_consent"] is True
+
+
+def test_supabase_mode_signs_in_with_an_emailed_code(db, backend, cafe):
+    """Supabase mode: the same screen asks for an e-mail code (supabase-py against the
+    PostgREST/GoTrue TEST DOUBLE in tests/doubles, backed by the real database)."""
+    from backend.transport.supabase import SupabaseTransport
+    from tests.doubles.supabase_double import running_double
+
+    with running_double(db.authenticator, db.admin) as double:
+        screen = FakeSession(
+            make_main(lambda: SupabaseTransport(double.url, double.anon_key), timers=False),
+            route="/join/cafe-aroma",
+        )
+        try:
+            assert not screen.has("password") and screen.has("send-code")
+            screen.type("email", "Eino@Example.com")
+            screen.click("send-code")
+            assert "Koodi lähetettiin osoitteeseen Eino@Example.com." in screen.texts()
+            screen.type("otp-code", "000000")
+            screen.click("verify")
+            assert app(screen).screen == "signin"  # a wrong code keeps you here, with the reason
+            screen.type("otp-code", double.outbox["eino@example.com"])
+            screen.click("verify")
+            assert app(screen).screen == "join"
+            screen.click("join")
+            assert app(screen).screen == "card" and app(screen).card["business"]["name"] == "Café Aroma"
+        finally:
+            app(screen).close()
+            screen.close()
