@@ -513,42 +513,23 @@ class WalletApp:
         ]
         if rewards:
             body += [ft.Text(self.tr("rewards_you_can_get"), size=18, weight=ft.FontWeight.BOLD), *rewards]
+        screens = [  # (identifier, caption, icon, opens, badge)
+            ("open-referral", "refer", ft.Icons.SHARE, self.show_referral, None),
+            ("open-drops", "drops", ft.Icons.LOCAL_OFFER, self.show_drops, None),
+            ("open-history", "history", ft.Icons.HISTORY, self.show_history, None),
+            ("open-inbox", "inbox", ft.Icons.MAIL, self.show_inbox, inbox_badge),
+            ("open-feedback", "feedback", ft.Icons.RATE_REVIEW, self.show_feedback, None),
+        ]
         body += [
             ft.Row(
                 [
                     tagged(
-                        "open-referral",
+                        ident,
                         ft.OutlinedButton(
-                            self.tr("refer"), icon=ft.Icons.SHARE, on_click=lambda _: self.show_referral()
+                            self.tr(caption), icon=icon, badge=badge, on_click=lambda _e, opens=opens: opens()
                         ),
-                    ),
-                    tagged(
-                        "open-drops",
-                        ft.OutlinedButton(
-                            self.tr("drops"), icon=ft.Icons.LOCAL_OFFER, on_click=lambda _: self.show_drops()
-                        ),
-                    ),
-                    tagged(
-                        "open-history",
-                        ft.OutlinedButton(
-                            self.tr("history"), icon=ft.Icons.HISTORY, on_click=lambda _: self.show_history()
-                        ),
-                    ),
-                    tagged(
-                        "open-inbox",
-                        ft.OutlinedButton(
-                            self.tr("inbox"),
-                            icon=ft.Icons.MAIL,
-                            on_click=lambda _: self.show_inbox(),
-                            badge=inbox_badge,
-                        ),
-                    ),
-                    tagged(
-                        "open-feedback",
-                        ft.OutlinedButton(
-                            self.tr("feedback"), icon=ft.Icons.RATE_REVIEW, on_click=lambda _: self.show_feedback()
-                        ),
-                    ),
+                    )
+                    for ident, caption, icon, opens, badge in screens
                 ],
                 wrap=True,
             ),
