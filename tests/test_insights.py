@@ -227,26 +227,3 @@ def test_the_nightly_run_scores_every_business(cafe, db):
             (cafe.id,),
         ).fetchone()
     assert (str(day), scored) == ("2026-07-02", 5)
-
-
-def test_average_spend_by_tier_counts_the_tier_held_when_buying(users):
-    cafe = Cafe(
-        users,
-        slug="taso",
-        settings={
-            "tiers": [
-                {"name": "Bronze", "min_points": 0, "multiplier": 1.0, "perks": []},
-                {"name": "Gold", "min_points": 100, "multiplier": 1.0, "perks": []},
-            ]
-        },
-    )
-    _, member = cafe.customer("climber@example.com", when=at("2026-05-01"))
-    cafe.buy(member, 10000, when=at("2026-06-02"))  # 100 points, bought as Bronze
-    cafe.buy(member, 1000, when=at("2026-06-09"))  # now Gold
-    cafe.owner.clock = NOW
-    k = cafe.owner.rpc(
-        "business_kpis",
-        {"p_business_id": cafe.id, "p_from": at("2026-06-01", "00:00"), "p_to": at("2026-07-01", "00:00")},
-    )
-    assert k["average_spend_by_tier"] == {"Bronze": 10000, "Gold": 1000}
-    assert (k["buying_members"], float(k["repeat_rate"]), float(k["visits_per_member"])) == (1, 1.0, 2.0)

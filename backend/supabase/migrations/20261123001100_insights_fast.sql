@@ -6,8 +6,7 @@
 --   * kanta.rfm compares against scalar cuts, scored once per member (array subscripts in the
 --     segment rules were evaluated again for each rule).
 --   * business_kpis reads revenue from the daily rollup, counts members in one pass, and
---     aggregates each buying member's purchases from a covering index (index-only scan); the
---     average spend by tier uses the tier the member held when buying, kept on the purchase.
+--     aggregates each buying member's purchases from a covering index (index-only scan).
 -- Periods are whole days on the café's calendar, [day of p_from, day of p_to), in every figure.
 
 -- =============================================================================================
@@ -78,38 +77,9 @@ $$;
 -- =============================================================================================
 -- Section - KPIs
 -- =============================================================================================
--- The tier the member held when buying, kept on the purchase: the average spend by tier groups
--- by it, with no pass over the members. Set as the purchase is written (before it counts).
-alter table kanta.purchases add column if not exists tier text;
-
-create or replace function kanta.purchase_tier()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  if new.member_id is not null and new.tier is null then
-    new.tier := kanta.member_tier(new.member_id, new.created_at) ->> 'name';
-  end if;
-  return new;
-end
-$$;
-drop trigger if exists purchases_tier on kanta.purchases;
-create trigger purchases_tier before insert on kanta.purchases
-  for each row execute function kanta.purchase_tier();
-
--- The history so far: the tier cached on the member row (as of their last purchase), else the
--- program's first tier.
-update kanta.purchases p
-set tier = coalesce(m.tier, pr.tiers -> 0 ->> 'name')
-from kanta.members m
-join kanta.programs pr on pr.business_id = m.business_id
-where m.id = p.member_id and p.tier is null;
-
--- Each member's sales of a period, by tier, read from the index alone.
+-- Each member's sales of a period, read from the index alone.
 create index if not exists purchases_member_sales_idx on kanta.purchases (business_id, created_at)
-  include (member_id, amount_cents, tier) where refunded_at is null and member_id is not null;
+  include (member_id, amount_cents) where refunded_at is null and member_id is not null;
 
 create or replace function public.business_kpis(p_business_id uuid, p_from timestamptz, p_to timestamptz)
 returns jsonb
@@ -143,38 +113,39 @@ begin
   into v_sales
   from kanta.sales_days(p_business_id, p_from, p_to) d;
 
-  -- Each buying member's period totals per tier held when buying, from the covering index.
-  with per_member_tier as materialized (
-    select p.member_id, p.tier, count(*) as n, sum(p.amount_cents) as spend
+  -- One pass over the members, joined to each buying member's period totals: the overall row and
+  -- one row per tier (for the average spend by tier) come from the same grouping.
+  with per_member as (
+    select p.member_id, count(*) as n, sum(p.amount_cents) as spend
     from kanta.purchases p
     where p.business_id = p_business_id and p.refunded_at is null and p.member_id is not null
       and p.created_at >= v_start and p.created_at < v_end
-    group by p.member_id, p.tier
+    group by p.member_id
   ),
-  per_member as (
-    select member_id, sum(n) as n from per_member_tier group by member_id
+  grouped as (
+    select grouping(coalesce(mb.tier, 'none')) = 0 as by_tier, coalesce(mb.tier, 'none') as tier,
+           count(*) filter (where mb.joined_at <= v_now) as members,
+           count(*) filter (where mb.last_visit_at > v_now - interval '30 days') as active_30,
+           count(*) filter (where mb.last_visit_at > v_now - interval '90 days') as active_90,
+           count(*) filter (where mb.joined_at >= v_start and mb.joined_at < v_end) as new_members,
+           count(pm.n) as buying, count(*) filter (where pm.n >= 2) as repeaters, sum(pm.n) as visits,
+           round(avg(pm.spend)) as avg_spend
+    from kanta.members mb
+    left join per_member pm on pm.member_id = mb.id
+    where mb.business_id = p_business_id
+    group by grouping sets ((), (coalesce(mb.tier, 'none')))
   )
   select jsonb_build_object(
-           'buying_members', count(*),
-           'repeat_rate', round(count(*) filter (where n >= 2)::numeric / nullif(count(*), 0), 4),
-           'visits_per_member', round(sum(n)::numeric / nullif(count(*), 0), 2),
-           -- Average spend in the period per buying member, by the tier they held when buying.
-           'average_spend_by_tier', coalesce((
-             select jsonb_object_agg(t.tier, t.avg_cents)
-             from (select coalesce(tier, 'none') as tier, round(avg(spend)) as avg_cents
-                   from per_member_tier group by 1) t
-           ), '{}'::jsonb))
+           'members', g.members, 'active_30', g.active_30, 'active_90', g.active_90, 'new_members', g.new_members,
+           'buying_members', g.buying,
+           'repeat_rate', round(g.repeaters::numeric / nullif(g.buying, 0), 4),
+           'visits_per_member', round(g.visits::numeric / nullif(g.buying, 0), 2),
+           -- Average spend in the period per buying member, by the tier cached on the member row.
+           'average_spend_by_tier', coalesce((select jsonb_object_agg(t.tier, t.avg_spend) from grouped t
+                                              where t.by_tier and t.avg_spend is not null), '{}'::jsonb))
   into v_members
-  from per_member;
-
-  select v_members || jsonb_build_object(
-           'members', count(*) filter (where joined_at <= v_now),
-           'active_30', count(*) filter (where last_visit_at > v_now - interval '30 days'),
-           'active_90', count(*) filter (where last_visit_at > v_now - interval '90 days'),
-           'new_members', count(*) filter (where joined_at >= v_start and joined_at < v_end))
-  into v_members
-  from kanta.members
-  where business_id = p_business_id;
+  from grouped g
+  where not g.by_tier;
 
   select jsonb_build_object('vouchers_issued', count(*), 'vouchers_redeemed', count(*) filter (where status = 'redeemed'),
                             'redemption_rate', round(count(*) filter (where status = 'redeemed')::numeric
