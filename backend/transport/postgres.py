@@ -17,7 +17,7 @@ from psycopg import sql
 
 from backend.auth_local import LocalAuth
 from backend.transport.base import Callback, Subscription, Transport, User, as_text, check_call
-from shared.errors import KantaError, PermissionDenied, Unavailable, from_sqlstate
+from shared.errors import InvalidInput, KantaError, PermissionDenied, Unavailable, from_sqlstate
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ def translate(exc: Exception) -> KantaError:
     if isinstance(exc, psycopg.Error):
         diag = exc.diag
         if exc.sqlstate is None:
+            if isinstance(exc, psycopg.DataError):  # refused before sending, e.g. a NUL byte in text
+                return InvalidInput(None, type(exc).__name__)
             return Unavailable(None, type(exc).__name__)
         return from_sqlstate(exc.sqlstate, diag.message_primary, diag.message_detail)
     return KantaError(None, type(exc).__name__)
