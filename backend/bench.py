@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -113,20 +114,24 @@ def _percentiles(samples: list[float]) -> dict:
     return {"p50_ms": pick(0.5), "p95_ms": pick(0.95), "p99_ms": pick(0.99), "n": len(ordered)}
 
 
-def bench_insights(data_dir: Path, members: int, months: int, repeat: int = 20) -> dict:
-    """Seed (or reuse) a café with `members` members, then time the owner's insights and my_card."""
-    import datetime as dt
+@dataclasses.dataclass
+class Dataset:
+    pg: EmbeddedPostgres
+    business: str
+    owner: str
+    facts: dict
 
+
+def prepare_dataset(data_dir: Path, members: int, months: int) -> Dataset:
+    """Seed (or reuse) a café with `members` members and `months` of history, vacuumed."""
     import psycopg
 
     from backend.seed import seed
-    from backend.transport.base import User
-    from backend.transport.postgres import PostgresBackend
 
     pg = EmbeddedPostgres(data_dir)
     pg.start()
     migrate(pg.conninfo(user="postgres"))
-    results: dict = {}
+    facts: dict = {}
     with psycopg.connect(pg.conninfo()) as conn:
         found = conn.execute(
             "select b.id, count(m.id) from kanta.businesses b join kanta.members m on m.business_id = b.id"
@@ -136,8 +141,8 @@ def bench_insights(data_dir: Path, members: int, months: int, repeat: int = 20) 
         t0 = time.perf_counter()
         # 12 planned visits a member (fewer happen: churn, quiet days) gives > 2M ledger rows at 100k.
         report = seed(pg.conninfo(), businesses=1, members=members, months=months, visits_per_member=12, progress=print)
-        results["seed_seconds"] = round(time.perf_counter() - t0, 1)
-        results["seed_purchases"] = report.purchases
+        facts["seed_seconds"] = round(time.perf_counter() - t0, 1)
+        facts["seed_purchases"] = report.purchases
     with psycopg.connect(pg.conninfo()) as conn:
         business, owner = conn.execute(
             "select b.id::text, s.user_id::text from kanta.businesses b join kanta.staff s on s.business_id = b.id"
@@ -150,12 +155,27 @@ def bench_insights(data_dir: Path, members: int, months: int, repeat: int = 20) 
         conn.autocommit = True
         conn.execute("vacuum (analyze)")
         conn.autocommit = False
-        results["members"], results["ledger_rows"], results["purchases"] = conn.execute(
+        facts["members"], facts["ledger_rows"], facts["purchases"] = conn.execute(
             "select (select count(*) from kanta.members where business_id = %s),"
             " (select count(*) from kanta.ledger where business_id = %s),"
             " (select count(*) from kanta.purchases where business_id = %s)",
             (business, business, business),
         ).fetchone()
+    return Dataset(pg, business, owner, facts)
+
+
+def bench_insights(ds: Dataset, repeat: int = 20) -> dict:
+    """Time the owner's insights and my_card on the dataset's café."""
+    import datetime as dt
+
+    import psycopg
+
+    from backend.transport.base import User
+    from backend.transport.postgres import PostgresBackend
+
+    pg, business, owner = ds.pg, ds.business, ds.owner
+    results: dict = {}
+    with psycopg.connect(pg.conninfo()) as conn:
         member_ids = [
             r[0]
             for r in conn.execute(
@@ -326,18 +346,234 @@ def _rss_mb(url: str, browser, urllib_request) -> dict:
     return out
 
 
+# ---- throughput and latency -------------------------------------------------------------------
+
+# The baseline: pgbench's TPC-B-like transaction (three updates, one select, one insert) as one
+# function, called through the same pool, request preamble and round trip as the API. It lives in
+# a `bench` schema of the bench database only; it is a yardstick, not part of Kanta.
+BASELINE_SQL = """
+create schema if not exists bench;
+create table if not exists bench.branches (bid int primary key, bbalance int not null default 0);
+create table if not exists bench.tellers (tid int primary key, bid int not null, tbalance int not null default 0);
+create table if not exists bench.accounts (aid int primary key, bid int not null, abalance int not null default 0,
+                                           filler char(84));
+create table if not exists bench.history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22));
+insert into bench.branches (bid) select g from generate_series(1, 16) g on conflict do nothing;
+insert into bench.tellers (tid, bid) select g, 1 + (g - 1) / 10 from generate_series(1, 160) g on conflict do nothing;
+insert into bench.accounts (aid, bid) select g, 1 + (g - 1) / 100000 from generate_series(1, 1600000) g
+  on conflict do nothing;
+create or replace function bench.tpcb(p_aid int, p_tid int, p_bid int, p_delta int) returns int
+language plpgsql security definer set search_path = '' as $$
+declare
+  v_balance int;
+begin
+  update bench.accounts set abalance = abalance + p_delta where aid = p_aid;
+  select abalance into v_balance from bench.accounts where aid = p_aid;
+  update bench.tellers set tbalance = tbalance + p_delta where tid = p_tid;
+  update bench.branches set bbalance = bbalance + p_delta where bid = p_bid;
+  insert into bench.history (tid, bid, aid, delta, mtime) values (p_tid, p_bid, p_aid, p_delta, now());
+  return v_balance;
+end $$;
+grant usage on schema bench to service_role;
+grant execute on function bench.tpcb(int, int, int, int) to service_role;
+"""
+
+# A member may buy many times within minutes under load; the bench café's counter limits are
+# relaxed for the throughput and latency runs (the note says so).
+RELAXED = {"stamp_cooldown_minutes": 0, "max_purchases_per_day": 100}
+
+
+def _backend_for(ds: Dataset, size: int):
+    from backend.transport.postgres import PostgresBackend
+
+    return PostgresBackend(ds.pg.conninfo(user="authenticator"), ds.pg.conninfo(), min_size=size, max_size=size)
+
+
+def _members(ds: Dataset, n: int) -> list[tuple[str, str]]:
+    import psycopg
+
+    with psycopg.connect(ds.pg.conninfo()) as conn:
+        return [
+            (r[0], r[1])
+            for r in conn.execute(
+                "select id::text, user_id::text from kanta.members where business_id = %s and user_id is not null"
+                " order by random() limit %s",
+                (ds.business, n),
+            )
+        ]
+
+
+def _relax(ds: Dataset, backend):
+    from backend.transport.base import User
+
+    owner = backend.transport()
+    owner.user = User(id=ds.owner, email="", role="authenticated")
+    owner.rpc("update_program", {"p_business_id": ds.business, "p_settings": RELAXED})
+    return owner
+
+
+def bench_throughput(ds: Dataset, clients: tuple[int, ...] = (1, 4, 8, 16), seconds: float = 4.0) -> dict:
+    """Transactions per second, record_purchase and the TPC-B-like baseline side by side."""
+    import random
+    import threading
+
+    import psycopg
+
+    from backend.transport.postgres import begin_request
+
+    with psycopg.connect(ds.pg.conninfo(), autocommit=True) as conn:
+        conn.execute(BASELINE_SQL)
+        conn.execute("vacuum analyze bench.accounts")
+    backend = _backend_for(ds, max(clients))
+    owner = _relax(ds, backend)
+    members = [m for m, _ in _members(ds, 20000)]
+    service = {"role": "service_role"}
+
+    def purchase(rng: random.Random, t) -> None:
+        t.rpc(
+            "record_purchase",
+            {
+                "p_business_id": ds.business,
+                "p_member_id": rng.choice(members),
+                "p_amount_cents": rng.randint(150, 3000),
+                "p_idempotency_key": f"bench-{uuid.uuid4()}",
+            },
+        )
+
+    def baseline(rng: random.Random, _t) -> None:
+        with backend.pool.connection() as conn:
+            begin_request(conn, service)
+            conn.execute(
+                "select bench.tpcb(%s, %s, %s, %s)",
+                (rng.randint(1, 1600000), rng.randint(1, 160), rng.randint(1, 16), rng.randint(-5000, 5000)),
+            ).fetchone()
+
+    def load(kind, n: int) -> float:
+        stop, counts, errors = threading.Event(), [0] * n, []
+
+        def client(i: int) -> None:
+            rng = random.Random(i)
+            t = backend.transport()
+            t.user = owner.user
+            try:
+                while not stop.is_set():
+                    kind(rng, t)
+                    counts[i] += 1
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(n)]
+        for th in threads:
+            th.start()
+        time.sleep(0.5)  # warm-up
+        start, before = time.perf_counter(), sum(counts)
+        time.sleep(seconds)
+        done, elapsed = sum(counts) - before, time.perf_counter() - start
+        stop.set()
+        for th in threads:
+            th.join()
+        if errors:
+            raise RuntimeError(f"{len(errors)} clients failed: {errors[0]}")
+        return round(done / elapsed, 1)
+
+    results: dict = {}
+    try:
+        for n in clients:
+            base = load(baseline, n)
+            rp = load(purchase, n)
+            results[f"{n:>2} clients"] = {
+                "record_purchase_tps": rp,
+                "baseline_tps": base,
+                "ratio": round(rp / base, 3) if base else None,
+            }
+    finally:
+        backend.close()
+    return results
+
+
+def bench_latency(ds: Dataset, n: int = 200) -> dict:
+    """p50/p95/p99 of the counter's and the customer's calls: one client, one call at a time."""
+    import random
+
+    import psycopg
+
+    from backend.transport.base import User
+
+    backend = _backend_for(ds, 2)
+    staff = _relax(ds, backend)
+    customer = backend.transport()
+    rng = random.Random(5)
+    timings: dict[str, list[float]] = {
+        k: [] for k in ("identify_member", "record_purchase", "redeem_voucher", "my_card")
+    }
+
+    def timed(label: str, t, fn: str, params: dict):
+        t0 = time.perf_counter()
+        answer = t.rpc(fn, params)
+        timings[label].append(time.perf_counter() - t0)
+        return answer
+
+    try:
+        for member, user in _members(ds, n):
+            customer.user = User(id=user, email="", role="authenticated")
+            token = customer.rpc("member_qr_token", {"p_member_id": member})["token"]  # the phone, untimed
+            timed("identify_member", staff, "identify_member", {"p_business_id": ds.business, "p_code": token})
+            timed(
+                "record_purchase",
+                staff,
+                "record_purchase",
+                {
+                    "p_business_id": ds.business,
+                    "p_member_id": member,
+                    "p_amount_cents": rng.randint(150, 3000),
+                    "p_idempotency_key": f"bench-{uuid.uuid4()}",
+                },
+            )
+            timed("my_card", customer, "my_card", {"p_member_id": member})
+        with psycopg.connect(ds.pg.conninfo()) as conn:
+            codes = [
+                r[0]
+                for r in conn.execute(
+                    "select code from kanta.vouchers where business_id = %s and status = 'active'"
+                    " and (expires_at is null or expires_at > now()) order by random() limit %s",
+                    (ds.business, n),
+                )
+            ]
+        for code in codes:
+            timed(
+                "redeem_voucher",
+                staff,
+                "redeem_voucher",
+                {"p_business_id": ds.business, "p_code": code, "p_idempotency_key": f"bench-{uuid.uuid4()}"},
+            )
+    finally:
+        backend.close()
+    return {label: _percentiles(samples) for label, samples in timings.items() if samples}
+
+
+DEFAULT_SECTIONS = ["throughput", "latency", "insights", "ui"]
+
+
 def run(
     sections: list[str], out: Path | None, *, data_dir: Path | None = None, members: int = 100000, months: int = 18
 ) -> dict:
     report = {"machine": machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if "foundation" in sections:
         report["foundation"] = bench_foundation()
-    if "ui" in sections:
-        report["ui"] = bench_ui()
-    if "insights" in sections:
+    if any(s in sections for s in ("throughput", "latency", "insights")):
         from backend.embedded import default_data_dir
 
-        report["insights"] = bench_insights((data_dir or default_data_dir().parent / "bench"), members, months)
+        ds = prepare_dataset(data_dir or default_data_dir().parent / "bench", members, months)
+        report["dataset"] = ds.facts
+        if "throughput" in sections:
+            report["throughput"] = bench_throughput(ds)
+        if "latency" in sections:
+            report["latency"] = bench_latency(ds)
+        if "insights" in sections:
+            report["insights"] = bench_insights(ds)
+    if "ui" in sections:
+        report["ui"] = bench_ui()
+    sections = [s for s in ("foundation", "dataset", "throughput", "latency", "insights", "ui") if s in report]
     print(
         f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
         f"{report['machine']['memory_gib']} GiB, Python {report['machine']['python']}"

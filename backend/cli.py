@@ -342,12 +342,14 @@ def cmd_export_members(args) -> int:
 def cmd_bench(args) -> int:
     from backend.bench import run
 
-    known = ["foundation", "insights", "ui"]
+    known = ["foundation", "throughput", "latency", "insights", "ui"]
     unknown = [s for s in args.sections if s not in known]
     if unknown:
         print(f"kanta bench: unknown section {unknown[0]!r}; choose from {', '.join(known)}", file=sys.stderr)
         return 2
-    run(args.sections or ["foundation"], args.json, data_dir=args.data_dir, members=args.members, months=args.months)
+    from backend.bench import DEFAULT_SECTIONS
+
+    run(args.sections or DEFAULT_SECTIONS, args.json, data_dir=args.data_dir, members=args.members, months=args.months)
     return 0
 
 
@@ -399,7 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     members.set_defaults(func=cmd_export_members)
 
     bench = sub.add_parser("bench", help="measure and print figures (see the issues for targets)")
-    bench.add_argument("sections", nargs="*", help="foundation (default), insights, ui")
+    bench.add_argument(
+        "sections", nargs="*", help="throughput, latency, insights, ui (the default: all four), foundation"
+    )
     bench.add_argument("--members", type=int, default=100000, help="insights: members in the seeded café")
     bench.add_argument("--months", type=int, default=18, help="insights: months of history")
     bench.add_argument("--json", type=Path, default=Path("bench-results.json"))

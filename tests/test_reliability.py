@@ -276,3 +276,34 @@ def test_a_retry_after_a_lost_answer_is_the_same_purchase(users, db):
             "redeem_voucher", {"p_business_id": cafe.id, "p_code": "NOPE", "p_idempotency_key": "lost-answer-1"}
         )
     assert refused.value.code in ("idempotency_key_reused", "voucher_not_found")
+
+
+def test_two_tablets_record_at_once_without_waiting_for_each_other(users, db):
+    """A purchase in flight holds no lock another purchase of the café needs (different members)."""
+    from backend.transport.postgres import begin_request, claims_for
+
+    cafe = Cafe(users, settings=RELAXED)
+    _, first = cafe.customer("first@example.com")
+    _, second = cafe.customer("second@example.com")
+    call = "select public.record_purchase(%s, %s, 450, %s)"
+    a = psycopg.connect(db.authenticator)
+    begin_request(a, claims_for(cafe.staff.user))
+    a.execute(call, (cafe.id, first, "tablet-a-1"))  # not committed yet
+    a_shard = a.execute("select pg_backend_pid() % 8").fetchone()[0]
+    others = []
+    while True:  # a session of the other tablet that writes another shard of the day's rollup
+        b = psycopg.connect(db.authenticator)
+        if b.execute("select pg_backend_pid() % 8").fetchone()[0] != a_shard:
+            break
+        others.append(b)
+    try:
+        begin_request(b, claims_for(cafe.staff.user))
+        b.execute("set local lock_timeout = '2s'")
+        b.execute(call, (cafe.id, second, "tablet-b-1"))  # would time out if it queued behind a
+        b.commit()
+        a.commit()
+    finally:
+        for conn in (a, b, *others):
+            conn.close()
+    kpis = cafe.owner.rpc("business_kpis", {"p_business_id": cafe.id, "p_from": "2000-01-01", "p_to": "2100-01-01"})
+    assert kpis["revenue_cents"] == 900
