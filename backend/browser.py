@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_demo(renderer: str = "canvaskit", *, with_data_dir: bool = False):
+def served_demo(renderer: str | None = None, *, with_data_dir: bool = False):
     """`kanta demo` on a free port with a throwaway database; yields the base URL (and the data dir)."""
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="kanta-web-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
@@ -48,10 +48,12 @@ def served_demo(renderer: str = "canvaskit", *, with_data_dir: bool = False):
     env = {
         **os.environ,
         "KANTA_PORT": str(port),
-        "FLET_WEB_RENDERER": renderer,
         "KANTA_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
     env.pop("SUPABASE_URL", None)
+    env.pop("FLET_WEB_RENDERER", None)
+    if renderer:  # else the server's own choice
+        env["FLET_WEB_RENDERER"] = renderer
     proc = subprocess.Popen(
         [sys.executable, "-m", "backend.cli", "--data-dir", str(tmp / "db"), "demo"],
         cwd=ROOT,

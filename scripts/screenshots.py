@@ -162,7 +162,7 @@ def main() -> None:
 
     from backend.embedded import EmbeddedPostgres
 
-    with served_demo(with_data_dir=True) as (url, data_dir), sync_playwright() as p:
+    with served_demo("canvaskit", with_data_dir=True) as (url, data_dir), sync_playwright() as p:
         with psycopg.connect(EmbeddedPostgres(data_dir).conninfo()) as conn:
             code = conn.execute(
                 "select m.referral_code from kanta.members m join auth.users u on u.id = m.user_id"
