@@ -127,8 +127,21 @@ class WalletApp:
             self.show_sign_in()
         elif self.pending_join:
             self.show_join()
-        else:
+        elif not self.open_counter_if_staff():
             self.show_wallet()
+
+    def open_counter_if_staff(self) -> bool:
+        """Staff and owners land on their café's counter; customers on their wallet."""
+        from mobile.counter import open_counter
+
+        try:
+            workplaces = self.api.rpc("my_workplaces", {})
+        except KantaError:
+            return False
+        if not workplaces:
+            return False
+        self.counter = open_counter(self, workplaces)
+        return True
 
     def show_sign_in(self) -> None:
         self.screen = "signin"
@@ -143,7 +156,7 @@ class WalletApp:
         def after_sign_in() -> None:
             if self.pending_join:
                 self.show_join()
-            else:
+            elif not self.open_counter_if_staff():
                 self.show_wallet()
 
         def attempt(action: Callable[[], object]) -> None:

@@ -410,6 +410,36 @@ TEXTS: dict[str, dict[str, str]] = {
     "cancel": {"fi": "Peruuta", "en": "Cancel"},
     "saved": {"fi": "Tallennettu", "en": "Saved"},
     "new_stamp": {"fi": "Uusi leima!", "en": "New stamp!"},
+    # ---- the counter ----
+    "counter_code": {"fi": "Skannaa tai kirjoita koodi", "en": "Scan or type a code"},
+    "counter_amount": {"fi": "Summa", "en": "Amount"},
+    "counter_key": {"fi": "Näppäin {button}", "en": "Key {button}"},
+    "counter_record": {"fi": "Kirjaa ostos", "en": "Record purchase"},
+    "counter_no_member": {"fi": "Myynti ilman jäsentä", "en": "Sale without member"},
+    "counter_owner_tools": {"fi": "Omistajan työkalut", "en": "Owner tools"},
+    "counter_owner_soon": {"fi": "Omistajan näkymät tulevat pian.", "en": "The owner's screens are coming soon."},
+    "counter_scan_hint": {
+        "fi": "Skannaa asiakkaan QR-koodi tai etu, tai kirjoita jäsennumero.",
+        "en": "Scan the customer's QR code or a reward, or type a member number.",
+    },
+    "counter_scan_first": {"fi": "Skannaa ensin asiakas.", "en": "Scan a customer first."},
+    "counter_amount_hint": {"fi": "Anna summa, esim. 12,50.", "en": "Enter an amount, e.g. 12.50."},
+    "counter_last_visit": {"fi": "Edellinen käynti {when}", "en": "Last visit {when}"},
+    "counter_first_visit": {"fi": "Ensimmäinen käynti", "en": "First visit"},
+    "counter_redeem": {"fi": "Lunasta: {title}", "en": "Redeem: {title}"},
+    "counter_redeemed": {"fi": "Lunastettu: {title}", "en": "Redeemed: {title}"},
+    "counter_recorded": {"fi": "Kirjattu {amount}", "en": "Recorded {amount}"},
+    "counter_undo": {"fi": "Peru ostos", "en": "Undo"},
+    "counter_undone": {"fi": "Ostos peruttu.", "en": "Purchase undone."},
+    "result_stamps": {"fi": "+{n} leima ({stamps}/{per_card})", "en": "+{n} stamp ({stamps}/{per_card})"},
+    "result_points": {"fi": "+{n} pistettä ({points} yhteensä)", "en": "+{n} points ({points} in all)"},
+    "result_voucher": {"fi": "Etu: {title} ({code})", "en": "Reward: {title} ({code})"},
+    "result_tier": {"fi": "Uusi taso: {tier}!", "en": "New tier: {tier}!"},
+    "result_referral": {
+        "fi": "Ystäväkutsu toteutui: kutsujalle etu.",
+        "en": "Referral completed: the friend who invited gets a reward.",
+    },
+    "result_override": {"fi": "Rajoitus ohitettu (kirjattu lokiin).", "en": "A limit was overridden (logged)."},
 }
 
 

@@ -98,6 +98,7 @@ CALLS = {
     "create_business": (SIGNED_IN, lambda w: {"p_name": "New", "p_slug": f"new-{key()[5:13]}"}),
     "join_business": (SIGNED_IN, lambda w: {"p_slug": "cafe-a"}),
     "my_wallet": (SIGNED_IN, lambda w: {}),
+    "my_workplaces": (SIGNED_IN, lambda w: {}),
     "my_card": (THE_MEMBER, lambda w: {"p_member_id": w.member}),
     "my_history": (THE_MEMBER, lambda w: {"p_member_id": w.member}),
     "member_qr_token": (ONLY_THE_MEMBER, lambda w: {"p_member_id": w.member}),

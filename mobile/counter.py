@@ -1,0 +1,320 @@
+"""The counter (Flet), for staff on a tablet: scan or type a code, see the member, record a
+purchase, undo it, redeem a voucher, or record a sale without a member.
+
+With a keyboard-wedge scanner a purchase is three interactions: the scan (the scanner types the
+code and Enter), the amount, and Enter (or the Record button). The code field keeps the focus.
+Every rule is the API's; this screen shows its answers.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import flet as ft
+
+from mobile import models as vm
+from shared.errors import KantaError
+from shared.i18n import t
+
+
+def new_key() -> str:
+    return f"counter-{uuid.uuid4()}"
+
+
+class Counter:
+    def __init__(self, app, workplace: dict):
+        """`app` is the session's WalletApp: its page, API, language, frame and toasts."""
+        self.app, self.place = app, workplace
+        self.business = workplace["business_id"]
+        self.panel: dict | None = None
+        self.result: dict | None = None
+
+    @property
+    def page(self) -> ft.Page:
+        return self.app.page
+
+    def tr(self, key: str, **values) -> str:
+        return t(key, self.app.lang, **values)
+
+    def money(self, cents: int | None) -> str:
+        return vm.money(cents, self.place.get("currency") or "EUR", self.app.lang)
+
+    def call(self, name: str, params: dict):
+        return self.app.call(name, {"p_business_id": self.business, **params})
+
+    # ---- the screen ------------------------------------------------------------------------
+
+    def show(self) -> None:
+        from mobile.wallet import tagged
+
+        self.app.screen = "counter"
+        self.app._rerender = self.show
+        self.code = ft.TextField(
+            label=self.tr("counter_code"),
+            autofocus=True,
+            on_submit=self.scanned,
+            text_size=22,
+            prefix_icon=ft.Icons.QR_CODE_SCANNER,
+        )
+        self.amount = ft.TextField(
+            label=self.tr("counter_amount"),
+            keyboard_type=ft.KeyboardType.NUMBER,
+            on_submit=self.confirm,
+            text_size=28,
+            suffix=ft.Text("€"),
+        )
+        keys = [str(d) for d in (7, 8, 9, 4, 5, 6, 1, 2, 3)] + [",", "0", "⌫"]
+        keypad = ft.GridView(
+            [
+                tagged(
+                    f"key-{k}",
+                    ft.OutlinedButton(k, on_click=lambda _e, k=k: self.key(k), height=56),
+                    label=self.tr("counter_key", button=k),
+                )
+                for k in keys
+            ],
+            runs_count=3,
+            max_extent=110,
+            child_aspect_ratio=1.8,
+            spacing=6,
+            run_spacing=6,
+        )
+        self.record_button = ft.FilledButton(
+            self.tr("counter_record"), icon=ft.Icons.CHECK, on_click=self.confirm, height=56
+        )
+        self.panel_box = ft.Column([])
+        self.result_box = ft.Column([])
+        owner_tools = []
+        if self.place["role"] == "owner":
+            owner_tools.append(
+                tagged(
+                    "owner-menu",
+                    ft.OutlinedButton(
+                        self.tr("counter_owner_tools"),
+                        icon=ft.Icons.SETTINGS,
+                        on_click=lambda _e: self.app.toast(self.tr("counter_owner_soon")),
+                    ),
+                )
+            )
+        left = ft.Column(
+            [
+                tagged("counter-code", self.code),
+                self.panel_box,
+                self.result_box,
+            ],
+            spacing=12,
+            col={"xs": 12, "md": 7},
+        )
+        right = ft.Column(
+            [
+                tagged("counter-amount", self.amount),
+                keypad,
+                tagged("record", self.record_button),
+                tagged(
+                    "no-member",
+                    ft.OutlinedButton(
+                        self.tr("counter_no_member"), icon=ft.Icons.POINT_OF_SALE, on_click=self.sale_without_member
+                    ),
+                ),
+                *owner_tools,
+            ],
+            spacing=12,
+            col={"xs": 12, "md": 5},
+        )
+        self.app.frame(
+            self.place["name"],
+            [ft.ResponsiveRow([left, right], spacing=24)],
+            actions=[
+                tagged(
+                    "sign-out",
+                    ft.IconButton(
+                        ft.Icons.LOGOUT, tooltip=self.tr("sign_out"), on_click=lambda _e: self.app.sign_out()
+                    ),
+                )
+            ],
+        )
+        self.draw_panel()
+
+    def refocus(self) -> None:
+        async def focus():
+            try:
+                await self.code.focus()
+            except Exception:  # noqa: BLE001 - focus is a nicety; a page without a client has none
+                pass
+
+        self.page.run_task(focus)
+
+    # ---- identify --------------------------------------------------------------------------
+
+    def scanned(self, _e=None) -> None:
+        code = (self.code.value or "").strip()
+        if not code:
+            return
+        try:
+            self.panel = self.call("identify_member", {"p_code": code, "p_confirmed": True})
+        except KantaError:
+            self.panel = None
+        self.code.value = ""
+        self.result = None
+        self.draw_panel()
+        self.page.update()
+
+    def draw_panel(self) -> None:
+        from mobile.wallet import tagged
+
+        self.panel_box.controls.clear()
+        p = self.panel
+        if not p:
+            self.panel_box.controls.append(ft.Text(self.tr("counter_scan_hint"), size=16))
+            return
+        lines: list[ft.Control] = [
+            ft.Row(
+                [
+                    ft.Text(
+                        p.get("display_name") or self.tr("member_number", number=p["member_number"]),
+                        size=24,
+                        weight=ft.FontWeight.BOLD,
+                    )
+                ]
+                + (
+                    [
+                        ft.Container(
+                            ft.Text("VIP", color=ft.Colors.WHITE),
+                            bgcolor=ft.Colors.AMBER_800,
+                            padding=ft.Padding.symmetric(2, 8),
+                            border_radius=8,
+                        )
+                    ]
+                    if p.get("vip")
+                    else []
+                )
+            ),
+            tagged(
+                "panel-stamps",
+                ft.Text(self.tr("stamps_of", stamps=p["stamps"], per_card=p["stamps_per_card"]), size=20),
+            ),
+            tagged("panel-points", ft.Text(self.tr("points_n", points=vm.number(p["points"], self.app.lang)), size=20)),
+            ft.Text(f"{self.tr('tier')}: {p.get('tier') or '—'}"),
+            ft.Text(
+                self.tr(
+                    "counter_last_visit",
+                    when=vm.when(p["last_visit_at"], self.app.lang, self.place.get("timezone") or "Europe/Helsinki"),
+                )
+                if p.get("last_visit_at")
+                else self.tr("counter_first_visit")
+            ),
+        ]
+        for v in p.get("vouchers", []):
+            lines.append(
+                tagged(
+                    f"redeem-{v['code']}",
+                    ft.OutlinedButton(
+                        self.tr("counter_redeem", title=v["title"]),
+                        icon=ft.Icons.REDEEM,
+                        on_click=lambda _e, code=v["code"]: self.redeem(code),
+                    ),
+                )
+            )
+        self.panel_box.controls.append(ft.Card(ft.Container(ft.Column(lines, spacing=6), padding=16)))
+
+    # ---- amount and record -----------------------------------------------------------------
+
+    def key(self, k: str) -> None:
+        value = self.amount.value or ""
+        self.amount.value = value[:-1] if k == "⌫" else value + k
+        self.amount.update()
+
+    def cents(self) -> int | None:
+        return vm.parse_amount(self.amount.value or "", self.app.lang)
+
+    def confirm(self, _e=None) -> None:
+        self._record(self.panel["member_id"] if self.panel else None)
+
+    def sale_without_member(self, _e=None) -> None:
+        self._record(None, without_member=True)
+
+    def _record(self, member_id: str | None, *, without_member: bool = False) -> None:
+        cents = self.cents()
+        if cents is None:
+            self.app.toast(self.tr("counter_amount_hint"))
+            return
+        if member_id is None and not without_member:
+            self.app.toast(self.tr("counter_scan_first"))
+            return
+        try:
+            answer = self.call(
+                "record_purchase", {"p_member_id": member_id, "p_amount_cents": cents, "p_idempotency_key": new_key()}
+            )
+        except KantaError:
+            return
+        self.result = answer
+        self.amount.value = ""
+        if member_id:
+            self.panel = {
+                **self.panel,
+                "stamps": answer["stamps"],
+                "points": answer["points"],
+                "tier": answer.get("tier_after"),
+            }
+            self.panel["vouchers"] = self.panel.get("vouchers", []) + [
+                {"code": v["code"], "title": v["title"]} for v in answer.get("vouchers_issued", [])
+            ]
+        self.draw_panel()
+        self.draw_result()
+        self.page.update()
+        self.refocus()
+
+    def draw_result(self) -> None:
+        from mobile.wallet import tagged
+
+        self.result_box.controls.clear()
+        r = self.result
+        if not r:
+            return
+        lines = [
+            ft.Text(
+                self.tr("counter_recorded", amount=self.money(r["amount_cents"])), size=20, weight=ft.FontWeight.BOLD
+            )
+        ]
+        lines += [tagged("result-line", ft.Text(line, size=18)) for line in vm.purchase_result_lines(r, self.app.lang)]
+        lines.append(tagged("undo", ft.TextButton(self.tr("counter_undo"), icon=ft.Icons.UNDO, on_click=self.undo)))
+        self.result_box.controls.append(
+            ft.Card(ft.Container(ft.Column(lines, spacing=4), padding=16, bgcolor=ft.Colors.GREEN_50))
+        )
+
+    def undo(self, _e=None) -> None:
+        if not self.result:
+            return
+        try:
+            self.call("refund_purchase", {"p_purchase_id": self.result["purchase_id"], "p_idempotency_key": new_key()})
+        except KantaError:
+            return
+        self.app.toast(self.tr("counter_undone"))
+        member = self.result.get("member_id")
+        self.result = None
+        if member and self.panel:
+            self.panel = self.call("identify_member", {"p_code": self.panel["member_number"], "p_confirmed": True})
+        self.draw_panel()
+        self.draw_result()
+        self.page.update()
+
+    # ---- redeem ----------------------------------------------------------------------------
+
+    def redeem(self, code: str) -> None:
+        try:
+            answer = self.call("redeem_voucher", {"p_code": code, "p_idempotency_key": new_key()})
+        except KantaError:
+            return
+        self.app.toast(self.tr("counter_redeemed", title=answer.get("title") or code))
+        if self.panel:
+            self.panel["vouchers"] = [v for v in self.panel.get("vouchers", []) if v["code"] != code]
+        self.draw_panel()
+        self.page.update()
+        self.refocus()
+
+
+def open_counter(app, workplaces: list[dict]) -> Counter:
+    """The first workplace's counter (choosing among several cafés is still to come)."""
+    counter = Counter(app, workplaces[0])
+    counter.show()
+    return counter
