@@ -63,7 +63,7 @@ class Counter:
             text_size=28,
             suffix=ft.Text("€"),
         )
-        keys = [str(d) for d in (7, 8, 9, 4, 5, 6, 1, 2, 3)] + [",", "0", "⌫"]
+        keys = [str(d) for d in (7, 8, 9, 4, 5, 6, 1, 2, 3)] + [",", "0"]
         keypad = ft.GridView(
             [
                 tagged(
@@ -72,10 +72,19 @@ class Counter:
                     label=self.tr("counter_key", button=k),
                 )
                 for k in keys
+            ]
+            + [
+                tagged(
+                    "key-back",
+                    ft.IconButton(
+                        ft.Icons.BACKSPACE_OUTLINED,
+                        tooltip=self.tr("counter_backspace"),
+                        on_click=lambda _e: self.key("⌫"),
+                    ),
+                )
             ],
             runs_count=3,
-            max_extent=110,
-            child_aspect_ratio=1.8,
+            child_aspect_ratio=2.4,
             spacing=6,
             run_spacing=6,
         )
@@ -103,6 +112,7 @@ class Counter:
                 self.result_box,
             ],
             spacing=12,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             col={"xs": 12, "md": 7},
         )
         right = ft.Column(
@@ -119,11 +129,14 @@ class Counter:
                 *owner_tools,
             ],
             spacing=12,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             col={"xs": 12, "md": 5},
         )
+        self.draw_panel()
         self.app.frame(
             self.place["name"],
             [ft.ResponsiveRow([left, right], spacing=24)],
+            wide=True,
             actions=[
                 tagged(
                     "sign-out",
@@ -133,7 +146,6 @@ class Counter:
                 )
             ],
         )
-        self.draw_panel()
 
     def refocus(self) -> None:
         async def focus():

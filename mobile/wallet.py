@@ -82,8 +82,11 @@ class WalletApp:
         self.notice = text
         self.page.show_dialog(ft.SnackBar(content=ft.Text(text), duration=ft.Duration(seconds=4)))
 
-    def frame(self, title: str, body: list[ft.Control], *, back: Callable | None = None, actions=None) -> None:
-        """The page: an app bar and a centred column, full width on a phone, narrower on a tablet."""
+    def frame(
+        self, title: str, body: list[ft.Control], *, back: Callable | None = None, actions=None, wide: bool = False
+    ) -> None:
+        """The page: an app bar and a centred column, full width on a phone, narrower on a tablet
+        (`wide`: the whole width, for the counter)."""
         leading = (
             tagged("back", ft.IconButton(ft.Icons.ARROW_BACK, tooltip=self.tr("back"), on_click=lambda _: back()))
             if back
@@ -100,7 +103,7 @@ class WalletApp:
         self.page.controls.clear()
         self.page.add(
             ft.ResponsiveRow(
-                [ft.Container(column, padding=16, col={"xs": 12, "md": 8, "lg": 6})],
+                [ft.Container(column, padding=16, col={"xs": 12} if wide else {"xs": 12, "md": 8, "lg": 6})],
                 alignment=ft.MainAxisAlignment.CENTER,
             )
         )

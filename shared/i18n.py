@@ -414,6 +414,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "counter_code": {"fi": "Skannaa tai kirjoita koodi", "en": "Scan or type a code"},
     "counter_amount": {"fi": "Summa", "en": "Amount"},
     "counter_key": {"fi": "Näppäin {button}", "en": "Key {button}"},
+    "counter_backspace": {"fi": "Poista merkki", "en": "Delete a digit"},
     "counter_record": {"fi": "Kirjaa ostos", "en": "Record purchase"},
     "counter_no_member": {"fi": "Myynti ilman jäsentä", "en": "Sale without member"},
     "counter_owner_tools": {"fi": "Omistajan työkalut", "en": "Owner tools"},
