@@ -168,3 +168,23 @@ def api(request, db, backend):
         side = SupabaseSide(double)
         yield side
         side.close()
+
+
+@pytest.fixture
+def screens(backend):
+    """Open the app in fake flet sessions: screens(route="/", width=400, height=800); all closed after."""
+    from mobile.main import make_main
+    from tests.ui_session import FakeSession
+
+    made = []
+
+    def open_(route: str = "/", *, width: float = 400, height: float = 800):
+        main = make_main(backend.transport, timers=False, public_url="https://kanta.example.fi")
+        session = FakeSession(main, route=route, width=width, height=height)
+        made.append(session)
+        return session
+
+    yield open_
+    for session in made:
+        session.page.data.close()
+        session.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from mobile.main import make_main
 from mobile.models import parse_amount
 from tests.engine import Cafe
 from tests.ui_session import FakeSession
@@ -19,21 +18,13 @@ def cafe(users):
 
 
 @pytest.fixture
-def counter(backend, cafe):
-    made = []
-
+def counter(screens, cafe):
     def open_(email: str = "barista@cafe-aroma.example") -> FakeSession:
-        s = FakeSession(make_main(backend.transport, timers=False), width=1280, height=800)
-        s.type("email", email)
-        s.type("password", PASSWORD)
-        s.click("sign-in")
-        made.append(s)
-        return s
+        screen = screens(width=1280, height=800)
+        screen.sign_in(email, PASSWORD)
+        return screen
 
-    yield open_
-    for s in made:
-        s.page.data.close()
-        s.close()
+    return open_
 
 
 def submit(screen: FakeSession, identifier: str, value: str) -> None:

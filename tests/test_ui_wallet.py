@@ -34,24 +34,12 @@ def aino(cafe):
 
 
 @pytest.fixture
-def open_screens(backend):
-    made = []
-
-    def open_(route: str = "/") -> FakeSession:
-        s = FakeSession(make_main(backend.transport, timers=False, public_url="https://kanta.example.fi"), route=route)
-        made.append(s)
-        return s
-
-    yield open_
-    for s in made:
-        s.page.data.close()
-        s.close()
+def open_screens(screens):
+    return screens
 
 
 def sign_in(screen: FakeSession, email: str = "aino@example.com") -> None:
-    screen.type("email", email)
-    screen.type("password", PASSWORD)
-    screen.click("sign-in")
+    screen.sign_in(email, PASSWORD)
 
 
 def app(screen):

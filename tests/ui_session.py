@@ -153,6 +153,11 @@ class FakeSession:
         field = self.by_id(identifier)
         self.fire(field, "change", value, patch={"value": value})
 
+    def sign_in(self, email: str, password: str = "correct horse battery") -> None:
+        self.type("email", email)
+        self.type("password", password)
+        self.click("sign-in")
+
     def texts(self) -> list[str]:
         texts = [c.value for c in self.find(lambda c: isinstance(c, ft.Text)) if c.value]
         # Buttons carry their caption as a plain string.
