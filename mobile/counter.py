@@ -13,7 +13,8 @@ import uuid
 import flet as ft
 
 from mobile import models as vm
-from shared.errors import KantaError
+from mobile.offline import OfflineQueue
+from shared.errors import KantaError, Unavailable
 from shared.i18n import t
 
 
@@ -28,6 +29,8 @@ class Counter:
         self.business = workplace["business_id"]
         self.panel: dict | None = None
         self.result: dict | None = None
+        self.offline_code: str | None = None  # scanned while the backend was unreachable
+        self.queue = OfflineQueue(app.queue_dir / f"{self.business}.jsonl")
 
     @property
     def page(self) -> ft.Page:
@@ -93,6 +96,7 @@ class Counter:
         )
         self.panel_box = ft.Column([])
         self.result_box = ft.Column([])
+        self.pending_box = ft.Column([])
         owner_tools = []
         if self.place["role"] == "owner":
             owner_tools.append(
@@ -108,6 +112,7 @@ class Counter:
         left = ft.Column(
             [
                 tagged("counter-code", self.code),
+                self.pending_box,
                 self.panel_box,
                 self.result_box,
             ],
@@ -133,6 +138,7 @@ class Counter:
             col={"xs": 12, "md": 5},
         )
         self.draw_panel()
+        self.draw_pending()
         self.app.frame(
             self.place["name"],
             [ft.ResponsiveRow([left, right], spacing=24)],
@@ -146,6 +152,17 @@ class Counter:
                 )
             ],
         )
+
+        if self.app.timers:
+            self.page.run_task(self._replay_loop)
+
+    async def _replay_loop(self) -> None:
+        import asyncio
+
+        while self.app.screen == "counter":
+            await asyncio.sleep(5)
+            if self.queue.entries():
+                await asyncio.to_thread(self.replay)
 
     def refocus(self) -> None:
         async def focus():
@@ -162,8 +179,11 @@ class Counter:
         code = (self.code.value or "").strip()
         if not code:
             return
+        self.offline_code = None
         try:
             self.panel = self.call("identify_member", {"p_code": code, "p_confirmed": True})
+        except Unavailable:
+            self.panel, self.offline_code = None, code  # identified when the purchase is sent
         except KantaError:
             self.panel = None
         self.code.value = ""
@@ -176,6 +196,11 @@ class Counter:
 
         self.panel_box.controls.clear()
         p = self.panel
+        if self.offline_code:
+            self.panel_box.controls.append(
+                tagged("offline-member", ft.Text(self.tr("counter_offline_member", code=self.offline_code), size=16))
+            )
+            return
         if not p:
             self.panel_box.controls.append(ft.Text(self.tr("counter_scan_hint"), size=16))
             return
@@ -193,7 +218,7 @@ class Counter:
                         ft.Container(
                             ft.Text("VIP", color=ft.Colors.WHITE),
                             bgcolor=ft.Colors.AMBER_800,
-                            padding=ft.Padding.symmetric(2, 8),
+                            padding=ft.Padding.symmetric(vertical=2, horizontal=8),
                             border_radius=8,
                         )
                     ]
@@ -242,6 +267,74 @@ class Counter:
     def confirm(self, _e=None) -> None:
         self._record(self.panel["member_id"] if self.panel else None)
 
+    def _queue(self, member_id: str | None, cents: int, key: str) -> None:
+        self.queue.add(
+            {
+                "business_id": self.business,
+                "member_id": member_id,
+                "code": self.offline_code if not member_id else None,
+                "amount_cents": cents,
+                "key": key,
+            }
+        )
+        self.result = None
+        self.amount.value = ""
+        self.offline_code = None
+        self.app.toast(self.tr("counter_queued"))
+        self.draw_pending()
+        self.draw_panel()
+        self.draw_result()
+        self.page.update()
+
+    def replay(self) -> dict:
+        """Send what waits in the queue (called on a timer, and after each answered call)."""
+        outcome = self.queue.replay(self.app.api)
+        if outcome["sent"] or outcome["refused"]:
+            if outcome["refused"]:
+                self.app.toast(self.tr("counter_queue_refused", n=len(outcome["refused"])))
+            self.draw_pending()
+            self.page.update()
+        return outcome
+
+    def draw_pending(self) -> None:
+        from mobile.wallet import tagged
+
+        self.pending_box.controls.clear()
+        waiting = self.queue.entries()
+        if not waiting:
+            return
+        self.pending_box.controls.append(
+            tagged(
+                "pending",
+                ft.Container(
+                    ft.Text(self.tr("counter_pending", n=len(waiting)), color=ft.Colors.WHITE),
+                    bgcolor=ft.Colors.ORANGE_800,
+                    padding=ft.Padding.symmetric(vertical=4, horizontal=10),
+                    border_radius=12,
+                ),
+            )
+        )
+        for e in waiting:
+            if e.get("refused"):
+                self.pending_box.controls.append(
+                    tagged(
+                        f"refused-{e['key']}",
+                        ft.ListTile(
+                            leading=ft.Icon(ft.Icons.WARNING, color=ft.Colors.ERROR),
+                            title=ft.Text(self.tr("counter_refused_line", amount=self.money(e["amount_cents"]))),
+                            subtitle=ft.Text(vm.problem(KantaError(e["refused"]), self.app.lang)),
+                            trailing=ft.TextButton(
+                                self.tr("counter_dismiss"), on_click=lambda _e, k=e["key"]: self.dismiss(k)
+                            ),
+                        ),
+                    )
+                )
+
+    def dismiss(self, key: str) -> None:
+        self.queue.dismiss(key)
+        self.draw_pending()
+        self.page.update()
+
     def sale_without_member(self, _e=None) -> None:
         self._record(None, without_member=True)
 
@@ -250,14 +343,28 @@ class Counter:
         if cents is None:
             self.app.toast(self.tr("counter_amount_hint"))
             return
-        if member_id is None and not without_member:
+        if member_id is None and not without_member and not self.offline_code:
             self.app.toast(self.tr("counter_scan_first"))
             return
+        key = new_key()
+        if self.offline_code and not without_member:
+            self._queue(None, cents, key)
+            return
         try:
-            answer = self.call(
-                "record_purchase", {"p_member_id": member_id, "p_amount_cents": cents, "p_idempotency_key": new_key()}
+            answer = self.app.api.rpc(
+                "record_purchase",
+                {
+                    "p_business_id": self.business,
+                    "p_member_id": member_id,
+                    "p_amount_cents": cents,
+                    "p_idempotency_key": key,
+                },
             )
-        except KantaError:
+        except Unavailable:
+            self._queue(member_id, cents, key)  # the same key is sent again when the backend is back
+            return
+        except KantaError as exc:
+            self.app.toast(vm.problem(exc, self.app.lang))
             return
         self.result = answer
         self.amount.value = ""

@@ -11,9 +11,11 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import flet as ft
+import platformdirs
 
 from mobile import models as vm
 from shared.errors import KantaError
@@ -48,9 +50,12 @@ class WalletApp:
         public_url: str = "http://127.0.0.1:8550",
         timers: bool = True,
         clock: Callable[[], dt.datetime] | None = None,
+        queue_dir: Path | None = None,
     ):
         self.page, self.api, self.lang, self.public_url, self.timers = page, api, lang, public_url, timers
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # Where the counter keeps purchases made while the backend is unreachable.
+        self.queue_dir = queue_dir or Path(platformdirs.user_data_dir("kanta")) / "counter-queue"
         self.screen = "signin"
         self.card: dict | None = None
         self.member_id: str | None = None
@@ -137,10 +142,8 @@ class WalletApp:
         """Staff and owners land on their café's counter; customers on their wallet."""
         from mobile.counter import open_counter
 
-        try:
-            workplaces = self.api.rpc("my_workplaces", {})
-        except KantaError:
-            return False
+        # Unavailable goes up to the sign-in screen, which says the server cannot be reached.
+        workplaces = self.api.rpc("my_workplaces", {})
         if not workplaces:
             return False
         self.counter = open_counter(self, workplaces)
@@ -165,11 +168,10 @@ class WalletApp:
         def attempt(action: Callable[[], object]) -> None:
             try:
                 action()
+                after_sign_in()
             except KantaError as exc:
                 error.value = vm.problem(exc, self.lang)
                 self.page.update()
-                return
-            after_sign_in()
 
         def do_sign_in(_=None):
             attempt(lambda: self.api.sign_in(email.value.strip(), password.value))
@@ -508,7 +510,7 @@ class WalletApp:
                                         ft.Container(
                                             ft.Text(self.tr("vip_badge"), color=ft.Colors.WHITE, size=12),
                                             bgcolor=ft.Colors.AMBER_800,
-                                            padding=ft.Padding.symmetric(2, 8),
+                                            padding=ft.Padding.symmetric(vertical=2, horizontal=8),
                                             border_radius=8,
                                         )
                                     ]

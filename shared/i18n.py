@@ -431,6 +431,21 @@ TEXTS: dict[str, dict[str, str]] = {
     "counter_redeemed": {"fi": "Lunastettu: {title}", "en": "Redeemed: {title}"},
     "counter_recorded": {"fi": "Kirjattu {amount}", "en": "Recorded {amount}"},
     "counter_undo": {"fi": "Peru ostos", "en": "Undo"},
+    "counter_queued": {
+        "fi": "Ei yhteyttä: ostos jonossa, lähetetään kun yhteys palaa.",
+        "en": "Offline: the purchase is queued and sent when the connection is back.",
+    },
+    "counter_pending": {"fi": "{n} odottaa lähetystä", "en": "{n} waiting to be sent"},
+    "counter_queue_refused": {
+        "fi": "{n} jonossa ollutta ostosta hylättiin: katso syy.",
+        "en": "{n} queued purchases were refused: see why.",
+    },
+    "counter_refused_line": {"fi": "Jonon ostos {amount} hylättiin", "en": "Queued purchase of {amount} refused"},
+    "counter_dismiss": {"fi": "Kuitattu", "en": "Dismiss"},
+    "counter_offline_member": {
+        "fi": "Ei yhteyttä. Koodi {code} tunnistetaan, kun ostos lähetetään.",
+        "en": "Offline. Code {code} is identified when the purchase is sent.",
+    },
     "counter_undone": {"fi": "Ostos peruttu.", "en": "Purchase undone."},
     "result_stamps": {"fi": "+{n} leima ({stamps}/{per_card})", "en": "+{n} stamp ({stamps}/{per_card})"},
     "result_points": {"fi": "+{n} pistettä ({points} yhteensä)", "en": "+{n} points ({points} in all)"},

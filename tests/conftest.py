@@ -171,7 +171,7 @@ def api(request, db, backend):
 
 
 @pytest.fixture
-def screens(backend):
+def screens(backend, tmp_path):
     """Open the app in fake flet sessions: screens(route="/", width=400, height=800); all closed after."""
     from mobile.main import make_main
     from tests.ui_session import FakeSession
@@ -179,7 +179,9 @@ def screens(backend):
     made = []
 
     def open_(route: str = "/", *, width: float = 400, height: float = 800):
-        main = make_main(backend.transport, timers=False, public_url="https://kanta.example.fi")
+        main = make_main(
+            backend.transport, timers=False, public_url="https://kanta.example.fi", queue_dir=tmp_path / "queue"
+        )
         session = FakeSession(main, route=route, width=width, height=height)
         made.append(session)
         return session
@@ -188,3 +190,15 @@ def screens(backend):
     for session in made:
         session.page.data.close()
         session.close()
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster of this test's own, since it is restarted under load."""
+    path = Path("/dev/shm" if Path("/dev/shm").is_dir() else "/tmp") / f"kanta-emb-r{os.getpid()}"
+    pg = EmbeddedPostgres(path, fast=True)
+    pg.start()
+    migrate(pg.conninfo(user="postgres"))
+    yield pg
+    pg.stop()
+    shutil.rmtree(path, ignore_errors=True)

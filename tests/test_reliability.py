@@ -3,9 +3,7 @@ client killed with -9 mid-call. Every check reads the ledger itself."""
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,8 +14,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from backend.embedded import EmbeddedPostgres
-from backend.migrate import migrate
 from backend.transport.postgres import PostgresBackend
 from shared.errors import KantaError, Unavailable
 from tests.engine import Cafe
@@ -150,18 +146,6 @@ def test_sixteen_clients_retrying_duplicates_record_each_purchase_once(users, db
 
 
 # ---- a database restart mid-load --------------------------------------------------------------
-
-
-@pytest.fixture
-def own_cluster():
-    """A cluster of this test's own, since it is restarted under load."""
-    path = Path("/dev/shm" if Path("/dev/shm").is_dir() else "/tmp") / f"kanta-emb-r{os.getpid()}"
-    pg = EmbeddedPostgres(path, fast=True)
-    pg.start()
-    migrate(pg.conninfo(user="postgres"))
-    yield pg
-    pg.stop()
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from mobile.main import make_main
 from mobile.models import parse_amount
 from tests.engine import Cafe
 from tests.ui_session import FakeSession
@@ -123,3 +124,107 @@ def test_an_expired_or_used_token_is_refused_in_the_users_language(counter, cafe
 )
 def test_amounts(text, cents):
     assert parse_amount(text, "fi") == cents
+
+
+def test_offline_purchases_are_queued_survive_a_restart_and_apply_once(own_cluster, tmp_path):
+    """Stop the database, record 3 purchases (queued on the device), restart the app, start the
+    database: each purchase is in the ledger exactly once."""
+    import time
+
+    import psycopg
+
+    from backend.transport.postgres import PostgresBackend
+    from mobile.offline import OfflineQueue
+    from tests.test_reliability import RELAXED, assert_exactly_once, ledger_state
+
+    pg = own_cluster
+    backend = PostgresBackend(pg.conninfo(user="authenticator"), pg.conninfo(), max_size=4, bcrypt_rounds=4)
+    queue_dir = tmp_path / "queue"
+
+    def users(email):
+        backend.auth.create_user(email, PASSWORD)
+        t = backend.transport()
+        t.sign_in(email, PASSWORD)
+        return t
+
+    def open_counter():
+        screen = FakeSession(make_main(backend.transport, timers=False, queue_dir=queue_dir), width=1280, height=800)
+        screen.sign_in("barista@cafe-aroma.example", PASSWORD)
+        return screen
+
+    try:
+        cafe = Cafe(users, settings=RELAXED)
+        numbers = []
+        for i in range(3):
+            phone, member = cafe.customer(f"m{i}@example.com")
+            numbers.append(phone.rpc("my_card", {"p_member_id": member})["member_number"])
+        screen = open_counter()
+        submit(screen, "counter-code", numbers[0])  # identified while online
+        pg.stop()
+        for i, cents in enumerate((1250, 420, 980)):
+            if i:
+                submit(screen, "counter-code", numbers[i])  # scanned offline: identified on replay
+                assert screen.has("offline-member")
+            screen.type("counter-amount", f"{cents // 100},{cents % 100:02d}")
+            screen.click("record")
+            assert screen.page.data.notice.startswith("Ei yhteyttä: ostos jonossa")
+        assert screen.by_id("pending").content.value == "3 odottaa lähetystä"
+        screen.page.data.close()
+        screen.close()  # the app is closed with the database still down
+
+        queue = OfflineQueue(queue_dir / f"{cafe.id}.jsonl")
+        assert [e["amount_cents"] for e in queue.entries()] == [1250, 420, 980]
+        pg.start()
+        screen = open_counter()  # the app again: the queue is still there
+        for _ in range(20):  # until the pool has connected again (the app retries on a timer)
+            if screen.page.data.screen == "counter":
+                break
+            time.sleep(0.5)
+            screen.sign_in("barista@cafe-aroma.example", PASSWORD)
+        assert screen.by_id("pending").content.value == "3 odottaa lähetystä"
+        sent, outcome = [], {"waiting": 3}
+        for _ in range(20):
+            outcome = screen.page.data.counter.replay()
+            sent += outcome["sent"]
+            if not outcome["waiting"]:
+                break
+            time.sleep(0.5)
+        assert (len(sent), outcome["refused"], outcome["waiting"]) == (3, [], 0)
+        assert not screen.has("pending")
+        assert screen.page.data.counter.replay()["sent"] == []  # nothing left to send twice
+        keys = {e["key"]: e["amount_cents"] for e in queue.entries()} or None
+        assert keys is None
+        with psycopg.connect(pg.conninfo()) as conn:
+            expected = dict(
+                conn.execute(
+                    "select o.idempotency_key, p.amount_cents from kanta.operations o"
+                    " join kanta.purchases p on p.id = (o.response ->> 'purchase_id')::uuid"
+                    " where o.business_id = %s and o.kind = 'record_purchase'",
+                    (cafe.id,),
+                ).fetchall()
+            )
+        assert sorted(expected.values()) == [420, 980, 1250]
+        assert_exactly_once(ledger_state(pg.conninfo(), cafe.id), expected)
+        screen.page.data.close()
+        screen.close()
+    finally:
+        backend.close()
+
+
+def test_a_queued_purchase_refused_on_replay_is_shown_not_dropped(screens, cafe, tmp_path):
+    from mobile.offline import OfflineQueue
+
+    screen = screens(width=1280, height=800)
+    screen.sign_in("barista@cafe-aroma.example", PASSWORD)
+    counter_ = screen.page.data.counter
+    # Queued earlier for a member number that does not exist (typed wrong while offline).
+    counter_.queue.add(
+        {"business_id": cafe.id, "member_id": None, "code": "00000000", "amount_cents": 500, "key": "queued-typo-1"}
+    )
+    outcome = counter_.replay()
+    assert outcome["refused"] == ["queued-typo-1"] and outcome["waiting"] == 1
+    assert screen.has("refused-queued-typo-1")
+    refused = OfflineQueue(counter_.queue.path).refused()
+    assert [e["refused"] for e in refused] == ["invalid_code"]
+    screen.fire(screen.by_id("refused-queued-typo-1").trailing, "click")
+    assert counter_.queue.entries() == [] and not screen.has("pending")

@@ -200,6 +200,8 @@ def test_drops_show_vip_window_and_reserve(open_screens, cafe, aino):
     cafe.owner.rpc("grant_vip", {"p_business_id": cafe.id, "p_member_id": aino[1], "p_until": "2099-01-01"})
     screen.click("back")
     app(screen).card = app(screen).call("my_card", {"p_member_id": aino[1]})
+    app(screen).show_card()
+    assert "VIP" in screen.texts()  # the badge on the card
     screen.click("open-drops")
     screen.click(f"reserve-{drop['id']}")
     assert "Varauksesi: 1" in screen.texts()
