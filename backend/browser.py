@@ -110,7 +110,14 @@ def accessible(page) -> None:
 
 
 def fill(page, name: str, text: str) -> None:
-    """Type into the Flutter text field labelled `name` (focus first, then the keys)."""
-    page.get_by_role("textbox", name=name).click()
-    page.wait_for_timeout(150)
-    page.keyboard.type(text)
+    """Type into the Flutter text field labelled `name`: focus it, wait until the browser's focus is
+    in its input, type, and check the input holds the text (a busy machine can drop early keys)."""
+    box = page.get_by_role("textbox", name=name)
+    for _ in range(3):
+        box.click()
+        page.wait_for_function("document.activeElement && document.activeElement.tagName === 'INPUT'", timeout=10_000)
+        page.keyboard.press("Control+A")
+        page.keyboard.type(text, delay=5)
+        if page.evaluate("document.activeElement.value") == text:
+            return
+    raise AssertionError(f"could not type into {name!r}")
