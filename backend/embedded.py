@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import importlib.util
 import json
 import os
@@ -136,13 +137,22 @@ class EmbeddedPostgres:
             return pwd.getpwnam(SERVICE_USER)
         except KeyError:
             pass
-        with contextlib.suppress(OSError, subprocess.CalledProcessError):
-            subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
-                check=True,
-                capture_output=True,
-            )
-            return pwd.getpwnam(SERVICE_USER)
+        # Two test workers may both find no user. Concurrent useradd runs were seen here to leave
+        # the user with another uid than the one first returned, so creation is serialised.
+        lock_path = Path("/var/lib/kanta/.useradd.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with contextlib.suppress(KeyError):
+                return pwd.getpwnam(SERVICE_USER)
+            with contextlib.suppress(OSError, subprocess.CalledProcessError):
+                subprocess.run(
+                    ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+                    check=True,
+                    capture_output=True,
+                )
+            with contextlib.suppress(KeyError):
+                return pwd.getpwnam(SERVICE_USER)
         return pwd.getpwnam("nobody")
 
     def bin(self, name: str) -> str:
