@@ -227,6 +227,28 @@ ERRORS: dict[str, dict[str, str]] = {
         "fi": "Valitse muodoksi mailchimp, brevo tai csv.",
         "en": "Choose mailchimp, brevo or csv as the format.",
     },
+    "cannot_remove_self": {
+        "fi": "Et voi poistaa itseäsi henkilökunnasta.",
+        "en": "You cannot remove yourself from the staff.",
+    },
+    "staff_not_found": {"fi": "Henkilöä ei löytynyt henkilökunnasta.", "en": "That person is not on the staff."},
+    "search_too_short": {
+        "fi": "Kirjoita vähintään 3 merkkiä nimestä, sähköpostista tai jäsennumerosta.",
+        "en": "Type at least 3 characters of a name, e-mail or member number.",
+    },
+    "invalid_reward_title": {
+        "fi": "Anna palkinnolle nimi (1–80 merkkiä).",
+        "en": "Give the reward a name (1–80 characters).",
+    },
+    "no_marketing_consent": {
+        "fi": "Asiakas ei ole antanut lupaa markkinointiviesteihin.",
+        "en": "This customer has not agreed to marketing messages.",
+    },
+    "win_back_recently_sent": {
+        "fi": "Paluuviesti on jo lähetetty viimeisen 60 päivän aikana.",
+        "en": "A win-back message was already sent in the last 60 days.",
+    },
+    "invalid_cursor": {"fi": "Sivutustieto ei kelpaa.", "en": "That page marker is not valid."},
 }
 
 TEXTS: dict[str, dict[str, str]] = {

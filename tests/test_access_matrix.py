@@ -91,6 +91,7 @@ class World:
             },
         )
         self.a.owner.rpc("member_segments", {"p_business_id": self.a.id})  # the day's scores
+        self.owner_id = self.a.owner.user.id
         users("friend@example.com").rpc("join_business", {"p_slug": "cafe-a", "p_referral_code": self.referral_code})
 
 
@@ -125,6 +126,16 @@ CALLS = {
     "update_program": (OWNER, lambda w: {"p_business_id": w.a.id, "p_settings": {"stamp_reward": "Latte"}}),
     "add_staff": (OWNER, lambda w: {"p_business_id": w.a.id, "p_email": "barista@cafe-a.example"}),
     "audit_log": (OWNER, lambda w: {"p_business_id": w.a.id}),
+    "staff_list": (OWNER, lambda w: {"p_business_id": w.a.id}),
+    # The owner gets past the check and is refused by the rule (a Conflict): nobody removes themselves.
+    "remove_staff": (OWNER, lambda w: {"p_business_id": w.a.id, "p_user_id": w.owner_id}),
+    "search_members": (STAFF, lambda w: {"p_business_id": w.a.id, "p_query": w.number[:4]}),
+    "business_drops": (STAFF, lambda w: {"p_business_id": w.a.id}),
+    "grant_reward": (
+        OWNER,
+        lambda w: {"p_business_id": w.a.id, "p_member_id": w.member, "p_title": "Sorry", "p_idempotency_key": key()},
+    ),
+    "send_win_back": (OWNER, lambda w: {"p_business_id": w.a.id, "p_member_id": w.member}),
     "referral_preview": ({r: "allow" for r in ROLES}, lambda w: {"p_code": w.referral_code}),
     "grant_vip": (OWNER, lambda w: {"p_business_id": w.a.id, "p_member_id": w.member, "p_until": "2099-01-01"}),
     "revoke_vip": (OWNER, lambda w: {"p_business_id": w.a.id, "p_member_id": w.member}),

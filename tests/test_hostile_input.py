@@ -126,13 +126,14 @@ def _fuzz(function: str, db, users) -> None:
 
 # One test per function, so a failure names it and xdist spreads them.
 API = [
-    "add_staff", "audit_log", "business_kpis", "churn_risk", "create_business", "create_drop",
+    "add_staff", "audit_log", "business_drops", "business_kpis", "churn_risk", "create_business", "create_drop",
     "drop_reservations", "export_marketing", "export_members", "export_my_data", "feedback_summary",
-    "get_program", "grant_vip", "identify_member", "join_business", "kpi_timeseries", "mark_message_read",
+    "get_program", "grant_reward", "grant_vip", "identify_member", "join_business", "kpi_timeseries", "mark_message_read",
     "mark_pickup", "member_qr_token", "member_segments", "my_card", "my_history", "my_inbox", "my_wallet",
     "my_workplaces",
     "record_purchase", "redeem_reward", "redeem_voucher", "referral_preview", "refund_purchase",
-    "reply_feedback", "reserve_drop", "revoke_vip", "run_automations", "send_message", "submit_feedback",
+    "remove_staff", "reply_feedback", "reserve_drop", "revoke_vip", "run_automations", "search_members",
+    "send_message", "send_win_back", "staff_list", "submit_feedback",
     "update_my_profile", "update_program", "woocommerce_webhook",
 ]  # fmt: skip
 
