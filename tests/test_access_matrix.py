@@ -135,6 +135,7 @@ CALLS = {
         OWNER,
         lambda w: {"p_business_id": w.a.id, "p_member_id": w.member, "p_title": "Sorry", "p_idempotency_key": key()},
     ),
+    "owner_dashboard": (OWNER, lambda w: {"p_business_id": w.a.id, "p_from": "2026-01-01", "p_to": "2027-01-01"}),
     "send_win_back": (OWNER, lambda w: {"p_business_id": w.a.id, "p_member_id": w.member}),
     "referral_preview": ({r: "allow" for r in ROLES}, lambda w: {"p_code": w.referral_code}),
     "grant_vip": (OWNER, lambda w: {"p_business_id": w.a.id, "p_member_id": w.member, "p_until": "2099-01-01"}),

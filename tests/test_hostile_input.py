@@ -130,7 +130,7 @@ API = [
     "drop_reservations", "export_marketing", "export_members", "export_my_data", "feedback_summary",
     "get_program", "grant_reward", "grant_vip", "identify_member", "join_business", "kpi_timeseries", "mark_message_read",
     "mark_pickup", "member_qr_token", "member_segments", "my_card", "my_history", "my_inbox", "my_wallet",
-    "my_workplaces",
+    "my_workplaces", "owner_dashboard",
     "record_purchase", "redeem_reward", "redeem_voucher", "referral_preview", "refund_purchase",
     "remove_staff", "reply_feedback", "reserve_drop", "revoke_vip", "run_automations", "search_members",
     "send_message", "send_win_back", "staff_list", "submit_feedback",

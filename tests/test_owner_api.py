@@ -148,3 +148,17 @@ def test_audit_log_lists_the_counters_operations_and_pages_without_gaps(cafe):
     with pytest.raises(InvalidInput) as err:
         cafe.owner.rpc("audit_log", {"p_business_id": cafe.id, "p_before": "yesterday"})
     assert err.value.code == "invalid_cursor"
+
+
+def test_dashboard_is_the_kpis_and_every_series_in_one_call(cafe):
+    _, member = cafe.customer("aino@example.com", "Aino", when=at("2026-03-01"))
+    cafe.buy(member, 1000, when=at("2026-03-02"))
+    cafe.buy(None, 500, when=at("2026-03-03"))
+    period = {"p_business_id": cafe.id, "p_from": "2026-03-01", "p_to": "2026-04-01"}
+    board = cafe.owner.rpc("owner_dashboard", {**period, "p_bucket": "week"})
+    assert board["kpis"] == cafe.owner.rpc("business_kpis", period)
+    assert set(board["series"]) == {"revenue", "member_revenue_share", "visits", "new_members", "redemptions", "nps"}
+    weekly = cafe.owner.rpc("kpi_timeseries", {**period, "p_metric": "revenue", "p_bucket": "week"})["points"]
+    assert board["series"]["revenue"] == weekly == [{"bucket": "2026-03-02", "value": 1500}]
+    with pytest.raises(PermissionDenied):
+        cafe.staff.rpc("owner_dashboard", period)
