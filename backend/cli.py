@@ -171,6 +171,7 @@ DEMO_VISITS = [
     (75, 390), (68, 840), (61, 420), (54, 1250), (47, 380), (40, 2290),
     (33, 450), (26, 980), (19, 560), (12, 1180), (5, 420), (1, 560),
 ]  # fmt: skip
+DEMO_REGULARS = 120
 DEMO_REVIEW_URL = "https://g.page/r/kahvila-kanta/review"
 
 
@@ -198,6 +199,18 @@ def seed_demo(backend) -> dict:
         owner, staff = sessions["owner"], sessions["staff"]
         owner.rpc("add_staff", {"p_business_id": business["id"], "p_email": DEMO_USERS["staff"]})
         owner.rpc("update_program", {"p_business_id": business["id"], "p_settings": DEMO_PROGRAM})
+        # Regulars of the last half year, so the owner's dashboard, segments and churn list have
+        # something to show: the same seed as `kanta seed`, through the same API.
+        from backend.seed import seed
+
+        seed(
+            backend.auth.admin_conninfo,
+            members=DEMO_REGULARS,
+            months=6,
+            visits_per_member=9,
+            cafe=business,
+            progress=lambda _m: None,
+        )
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         for days_ago, cents in DEMO_VISITS:
             # Backdated through the server-side clock: the same record_purchase the counter uses.

@@ -116,7 +116,9 @@ def seed(
     end: dt.datetime | None = None,
     visits_per_member: float = 10.5,
     progress: Callable[[str], None] = print,
+    cafe: dict | None = None,
 ) -> SeedReport:
+    """`cafe` ({"id", "slug"}): give the history to this existing café (the demo's) instead of new ones."""
     rng = random.Random(rng_seed)
     end = end or dt.datetime.now(TZ).replace(minute=0, second=0, microsecond=0)
     start = end - dt.timedelta(days=round(months * 30.44))
@@ -127,8 +129,8 @@ def seed(
     run = uuid.uuid4().hex[:8]
 
     # Businesses, each opened by its owner before the history starts.
-    cafes = []
-    for b in range(businesses):
+    cafes = [cafe] if cafe else []
+    for b in range(0 if cafe else businesses):
         owner = auth.create_user(f"owner{b}-{run}@seed.kanta.invalid", f"seed-owner-{run}", role_hint="owner")
         claims = json.dumps({"role": "authenticated", "sub": owner.id, "email": owner.email})
         created = writer.call(
@@ -332,7 +334,7 @@ def _simulate(
             if (
                 writer.try_call(
                     "submit_feedback",
-                    {"p_member_id": data["member"], "p_score": score, "p_comment": None},
+                    {"p_member_id": data["member"], "p_score": score, "p_comment": _comment(rng, score)},
                     claims=data["claims"],
                     at=at,
                     role="authenticated",
@@ -364,3 +366,17 @@ def _amount(rng: random.Random) -> int:
     if rng.random() < 0.03:
         return rng.randrange(5000, 20000)  # a cake for a party, a bag of beans
     return max(150, min(15000, int(rng.lognormvariate(math.log(700), 0.6))))
+
+
+COMMENTS = {
+    "low": ["Kahvi oli kylmää.", "Jono oli tosi pitkä.", "Pulla loppui kesken."],
+    "mid": ["Ihan ok.", "Hyvää mutta vähän kallista."],
+    "high": ["Paras korvapuusti!", "Ihana palvelu, kiitos!", "Lempikahvilani."],
+}
+
+
+def _comment(rng: random.Random, score: int) -> str | None:
+    """Half of the feedback comes with a few words that fit the score."""
+    if rng.random() < 0.5:
+        return None
+    return rng.choice(COMMENTS["low" if score <= 6 else "mid" if score <= 8 else "high"])

@@ -30,6 +30,7 @@ class Counter:
         self.panel: dict | None = None
         self.result: dict | None = None
         self.offline_code: str | None = None  # scanned while the backend was unreachable
+        self.found: list[dict] = []  # members found by name or e-mail
         self.queue = OfflineQueue(app.queue_dir / f"{self.business}.jsonl")
 
     @property
@@ -105,13 +106,17 @@ class Counter:
                     ft.OutlinedButton(
                         self.tr("counter_owner_tools"),
                         icon=ft.Icons.SETTINGS,
-                        on_click=lambda _e: self.app.toast(self.tr("counter_owner_soon")),
+                        on_click=self.open_owner_tools,
                     ),
                 )
             )
+        camera = tagged(
+            "camera",
+            ft.IconButton(ft.Icons.PHOTO_CAMERA, tooltip=self.tr("counter_camera"), on_click=self.open_camera),
+        )
         left = ft.Column(
             [
-                tagged("counter-code", self.code),
+                ft.Row([ft.Container(tagged("counter-code", self.code), expand=True), camera]),
                 self.pending_box,
                 self.panel_box,
                 self.result_box,
@@ -156,6 +161,11 @@ class Counter:
         if self.app.timers:
             self.page.run_task(self._replay_loop)
 
+    def open_owner_tools(self, _e=None) -> None:
+        from mobile.owner import open_owner_tools
+
+        self.owner_tools = open_owner_tools(self.app, self)
+
     async def _replay_loop(self) -> None:
         import asyncio
 
@@ -163,6 +173,41 @@ class Counter:
             await asyncio.sleep(5)
             if self.queue.entries():
                 await asyncio.to_thread(self.replay)
+
+    async def open_camera(self, _e=None) -> None:
+        """Scan with the tablet's camera where the platform has one: frames are decoded (zxing-cpp)
+        until a QR code reads, which then goes in as if a scanner had typed it."""
+        import asyncio
+
+        import flet_camera as fc
+
+        from mobile.scan import decode_qr
+
+        camera = fc.Camera(preview_enabled=True, expand=True)
+        dialog = ft.AlertDialog(
+            title=ft.Text(self.tr("counter_camera")),
+            content=ft.Container(camera, width=480, height=360),
+            actions=[ft.TextButton(self.tr("close"), on_click=lambda _e: self.page.pop_dialog())],
+        )
+        self.page.show_dialog(dialog)
+        try:
+            cameras = await camera.get_available_cameras()
+            if not cameras:
+                raise LookupError("no camera")
+            back = next((c for c in cameras if c.lens_direction == fc.CameraLensDirection.BACK), cameras[0])
+            await camera.initialize(back, fc.ResolutionPreset.MEDIUM, enable_audio=False)
+            while dialog.open:
+                code = await asyncio.to_thread(decode_qr, await camera.take_picture())
+                if code:
+                    self.page.pop_dialog()
+                    self.code.value = code
+                    self.scanned()
+                    return
+                await asyncio.sleep(0.25)
+        except Exception:  # noqa: BLE001 - no camera, no permission, or a platform without the plugin
+            if dialog.open:
+                self.page.pop_dialog()
+            self.app.toast(self.tr("counter_no_camera"))
 
     def refocus(self) -> None:
         async def focus():
@@ -180,16 +225,44 @@ class Counter:
         if not code:
             return
         self.offline_code = None
+        self.found = []
         try:
-            self.panel = self.call("identify_member", {"p_code": code, "p_confirmed": True})
-        except Unavailable:
+            self.panel = self.app.api.rpc(
+                "identify_member", {"p_business_id": self.business, "p_code": code, "p_confirmed": True}
+            )
+        except Unavailable as exc:
             self.panel, self.offline_code = None, code  # identified when the purchase is sent
-        except KantaError:
+            self.app.toast(vm.problem(exc, self.app.lang))
+        except KantaError as exc:
             self.panel = None
+            if exc.code == "invalid_code" and len(code) >= 3:
+                self.search(code)  # not a code of ours: a name or an e-mail
+            else:
+                self.app.toast(vm.problem(exc, self.app.lang))
         self.code.value = ""
         self.result = None
         self.draw_panel()
         self.page.update()
+
+    def search(self, text: str) -> None:
+        """The third way to find a member: by name or e-mail. Picking one is the staff's confirmation."""
+        try:
+            self.found = self.call("search_members", {"p_query": text, "p_limit": 8})
+        except KantaError:
+            self.found = []
+            return
+        if not self.found:
+            self.app.toast(self.tr("counter_nobody_found", text=text))
+
+    def pick(self, member_number: str) -> None:
+        self.found = []
+        try:
+            self.panel = self.call("identify_member", {"p_code": member_number, "p_confirmed": True})
+        except KantaError:
+            self.panel = None
+        self.draw_panel()
+        self.page.update()
+        self.refocus()
 
     def draw_panel(self) -> None:
         from mobile.wallet import tagged
@@ -200,6 +273,21 @@ class Counter:
             self.panel_box.controls.append(
                 tagged("offline-member", ft.Text(self.tr("counter_offline_member", code=self.offline_code), size=16))
             )
+            return
+        if not p and self.found:
+            for m in self.found:
+                self.panel_box.controls.append(
+                    tagged(
+                        f"found-{m['member_number']}",
+                        ft.ListTile(
+                            leading=ft.Icon(ft.Icons.PERSON_SEARCH),
+                            title=ft.Text(m.get("display_name") or m["member_number"]),
+                            subtitle=ft.Text(f"{m.get('email') or ''} · {m['member_number']}"),
+                            on_click=lambda _e, n=m["member_number"]: self.pick(n),
+                        ),
+                        label=m.get("display_name") or m["member_number"],
+                    )
+                )
             return
         if not p:
             self.panel_box.controls.append(ft.Text(self.tr("counter_scan_hint"), size=16))

@@ -28,9 +28,11 @@ BRAND = "#6B4F3A"
 def tagged(identifier: str, control: ft.Control, label: str | None = None) -> ft.Semantics:
     """A control with a stable identifier for tests, and a label for screen readers. An icon
     button's wrapper is marked a button, so its tooltip names it (else the button is nameless)."""
+    # A ResponsiveRow sizes its direct children, so the wrapper carries the control's columns.
+    col = getattr(control, "col", 12)
     if isinstance(control, ft.IconButton):
-        return ft.Semantics(identifier=identifier, label=label, button=True, content=control)
-    return ft.Semantics(identifier=identifier, label=label, content=control)
+        return ft.Semantics(identifier=identifier, label=label, button=True, content=control, col=col)
+    return ft.Semantics(identifier=identifier, label=label, content=control, col=col)
 
 
 def parse_route(route: str | None) -> tuple[list[str], dict[str, str]]:

@@ -46,7 +46,9 @@ def test_search_by_name_email_or_number(cafe):
     number = phone.rpc("my_card", {"p_member_id": aino})["member_number"]
 
     def found(query):
-        return [m["display_name"] for m in cafe.staff.rpc("search_members", {"p_business_id": cafe.id, "p_query": query})]
+        return [
+            m["display_name"] for m in cafe.staff.rpc("search_members", {"p_business_id": cafe.id, "p_query": query})
+        ]
 
     assert found("virt") == ["Aino Virtanen"]
     assert found("AINO.V") == ["Aino Virtanen"]  # e-mail, any case

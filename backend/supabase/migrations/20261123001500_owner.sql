@@ -272,27 +272,3 @@ revoke execute on function public.audit_log(uuid, text, integer) from public, an
 grant execute on function public.audit_log(uuid, text, integer) to authenticated, service_role;
 
 select kanta.grant_helpers();
-
--- =============================================================================================
--- Section - The owner's dashboard in one call: the period's KPIs and a series of each metric
--- =============================================================================================
-create or replace function public.owner_dashboard(p_business_id uuid, p_from timestamptz, p_to timestamptz,
-                                                  p_bucket text default 'week')
-returns jsonb
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
-  perform kanta.require_staff(p_business_id, 'owner');
-  return jsonb_build_object(
-    'kpis', public.business_kpis(p_business_id, p_from, p_to),
-    'series', (select jsonb_object_agg(m, public.kpi_timeseries(p_business_id, m, p_bucket, p_from, p_to) -> 'points')
-               from unnest(array['revenue', 'member_revenue_share', 'visits', 'new_members', 'redemptions', 'nps']) m));
-end
-$$;
-revoke execute on function public.owner_dashboard(uuid, timestamptz, timestamptz, text) from public, anon;
-grant execute on function public.owner_dashboard(uuid, timestamptz, timestamptz, text) to authenticated, service_role;
-
-select kanta.grant_helpers();
