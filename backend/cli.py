@@ -226,7 +226,7 @@ def seed_demo(backend) -> dict:
             )
         staff.clock = None
         owner.rpc("update_program", {"p_business_id": business["id"], "p_settings": {"review_url": DEMO_REVIEW_URL}})
-        owner.rpc(
+        drop = owner.rpc(
             "create_drop",
             {
                 "p_business_id": business["id"],
@@ -240,6 +240,16 @@ def seed_demo(backend) -> dict:
         )
         customer = sessions["customer"]
         customer.rpc("update_my_profile", {"p_member_id": card["member_id"], "p_changes": {"marketing_consent": True}})
+        # Aino is a VIP, so she has reserved from the drop's early window.
+        owner.rpc(
+            "grant_vip",
+            {
+                "p_business_id": business["id"],
+                "p_member_id": card["member_id"],
+                "p_until": (now + dt.timedelta(days=90)).isoformat(),
+            },
+        )
+        customer.rpc("reserve_drop", {"p_drop_id": drop["id"]})
         _as_service(backend).rpc("run_automations", {})
         owner.rpc(
             "send_message",

@@ -254,7 +254,7 @@ def _simulate(
             code = None
             if mates and rng.random() < 0.08:
                 code = rng.choice(mates[-500:]).get("code")
-            params = {"p_slug": p["cafe"]["slug"], "p_display_name": f"Asiakas {p['i'] + 1}"}
+            params = {"p_slug": p["cafe"]["slug"], "p_display_name": _name(p["i"])}
             joined = None
             if code:
                 joined = writer.try_call(
@@ -366,6 +366,15 @@ def _amount(rng: random.Random) -> int:
     if rng.random() < 0.03:
         return rng.randrange(5000, 20000)  # a cake for a party, a bag of beans
     return max(150, min(15000, int(rng.lognormvariate(math.log(700), 0.6))))
+
+
+FIRST_NAMES = ["Aino", "Eetu", "Helmi", "Juho", "Venla", "Onni", "Ella", "Leevi", "Sofia", "Elias", "Iida", "Niilo",
+               "Emma", "Väinö", "Lilja", "Oskari", "Kerttu", "Aatu", "Siiri", "Toivo", "Hilla", "Mikael", "Aada"]  # fmt: skip
+
+
+def _name(i: int) -> str:
+    """A member's name as the counter shows it: a first name and an initial ("Helmi K.")."""
+    return f"{FIRST_NAMES[i % len(FIRST_NAMES)]} {chr(65 + (i // len(FIRST_NAMES)) % 26)}."
 
 
 COMMENTS = {

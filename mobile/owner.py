@@ -441,14 +441,12 @@ class OwnerTools:
             )
             if self.drop_open == d["id"]:
                 rows.append(self.reservations(d["id"]))
+        create = ft.FilledButton(self.tr("create_drop"), icon=ft.Icons.ADD, on_click=self.create_drop)
         return [
+            *(rows or [ft.Text(self.tr("no_drops"))]),
             self.heading(self.tr("new_drop")),
             form,
-            tagged(
-                "create-drop", ft.FilledButton(self.tr("create_drop"), icon=ft.Icons.ADD, on_click=self.create_drop)
-            ),
-            self.heading(self.tr("owner_drops")),
-            *(rows or [ft.Text(self.tr("no_drops"))]),
+            ft.Row([tagged("create-drop", create)]),
         ]
 
     def create_drop(self, _e=None) -> None:
@@ -565,7 +563,13 @@ class OwnerTools:
                 ]
             ),
             self.program_error,
-            tagged("save-program", ft.FilledButton(self.tr("save"), icon=ft.Icons.SAVE, on_click=self.save_program)),
+            ft.Row(
+                [
+                    tagged(
+                        "save-program", ft.FilledButton(self.tr("save"), icon=ft.Icons.SAVE, on_click=self.save_program)
+                    )
+                ]
+            ),
         ]
 
     def form_settings(self) -> dict:
@@ -586,7 +590,7 @@ class OwnerTools:
                             ft.Text(self.tr("stamps_of", stamps=card["stamps"], per_card=card["stamps_per_card"])),
                             ft.Row(slots, wrap=True, spacing=6, run_spacing=6),
                             ft.Text(self.tr("reward_on_full", reward=card["stamp_reward"]), size=13),
-                            ft.Text(" → ".join(card["tiers"]), size=13),
+                            ft.Text(" · ".join(card["tiers"]), size=13),
                         ],
                         spacing=8,
                     ),
@@ -646,8 +650,13 @@ class OwnerTools:
             self.heading(self.tr("add_staff")),
             ft.ResponsiveRow([tagged("staff-email", email), tagged("staff-role", role)]),
             ft.Text(self.tr("add_staff_help"), size=13),
-            tagged(
-                "add-staff", ft.FilledButton(self.tr("add_staff"), icon=ft.Icons.PERSON_ADD, on_click=self.add_staff)
+            ft.Row(
+                [
+                    tagged(
+                        "add-staff",
+                        ft.FilledButton(self.tr("add_staff"), icon=ft.Icons.PERSON_ADD, on_click=self.add_staff),
+                    )
+                ]
             ),
         ]
 
@@ -680,7 +689,7 @@ class OwnerTools:
         rows: list[ft.Control] = []
         self.reply_fields: dict[str, ft.TextField] = {}
         for item in summary["recent"]:
-            reply = ft.TextField(label=self.tr("reply"), value=item.get("reply") or "", expand=True)
+            reply = ft.TextField(label=self.tr("reply"), value=item.get("reply") or "")
             self.reply_fields[item["id"]] = reply
             rows.append(
                 tagged(
@@ -693,7 +702,7 @@ class OwnerTools:
                                     ft.Text(item.get("comment") or "—"),
                                     ft.Row(
                                         [
-                                            tagged(f"reply-text-{item['id']}", reply),
+                                            ft.Container(tagged(f"reply-text-{item['id']}", reply), expand=True),
                                             tagged(
                                                 f"reply-{item['id']}",
                                                 ft.IconButton(

@@ -96,7 +96,17 @@ def series(metric: str, points: list[dict], bucket: str, lang: str) -> Series:
         xs.append((i, round(value, 2)))
         labels.append(format_date(dt.date.fromisoformat(p["bucket"]), pattern, locale=locale(lang)))
     top = max((y for _, y in xs), default=0)
-    return Series(metric, t(f"chart_{metric}", lang), xs, labels, max_y=max(top * 1.15, 1))
+    return Series(metric, t(f"chart_{metric}", lang), xs, labels, max_y=nice_ceiling(top * 1.1))
+
+
+def nice_ceiling(value: float) -> float:
+    """The axis's top: the next 1, 2, 2.5 or 5 times a power of ten (a label reads 600, not 618.3)."""
+    import math
+
+    if value <= 1:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
 
 
 def period(days: int, now: dt.datetime, tz: str = "Europe/Helsinki") -> tuple[str, str]:
