@@ -292,41 +292,39 @@ class Counter:
         if not p:
             self.panel_box.controls.append(ft.Text(self.tr("counter_scan_hint"), size=16))
             return
+        name = p.get("display_name") or self.tr("member_number", number=p["member_number"])
+        badge = [
+            ft.Container(
+                ft.Text(self.tr("vip_badge"), color=ft.Colors.WHITE),
+                bgcolor=ft.Colors.AMBER_800,
+                padding=ft.Padding.symmetric(vertical=2, horizontal=8),
+                border_radius=8,
+            )
+        ]
         lines: list[ft.Control] = [
-            ft.Row(
-                [
-                    ft.Text(
-                        p.get("display_name") or self.tr("member_number", number=p["member_number"]),
-                        size=24,
-                        weight=ft.FontWeight.BOLD,
-                    )
-                ]
-                + (
-                    [
-                        ft.Container(
-                            ft.Text("VIP", color=ft.Colors.WHITE),
-                            bgcolor=ft.Colors.AMBER_800,
-                            padding=ft.Padding.symmetric(vertical=2, horizontal=8),
-                            border_radius=8,
-                        )
-                    ]
-                    if p.get("vip")
-                    else []
-                )
+            # Tagged so that screen readers (and the browser tests) get the name and the badge.
+            tagged(
+                "panel-name",
+                ft.Row([ft.Text(name, size=24, weight=ft.FontWeight.BOLD)] + (badge if p.get("vip") else [])),
             ),
             tagged(
                 "panel-stamps",
                 ft.Text(self.tr("stamps_of", stamps=p["stamps"], per_card=p["stamps_per_card"]), size=20),
             ),
             tagged("panel-points", ft.Text(self.tr("points_n", points=vm.number(p["points"], self.app.lang)), size=20)),
-            ft.Text(f"{self.tr('tier')}: {p.get('tier') or '—'}"),
-            ft.Text(
-                self.tr(
-                    "counter_last_visit",
-                    when=vm.when(p["last_visit_at"], self.app.lang, self.place.get("timezone") or "Europe/Helsinki"),
-                )
-                if p.get("last_visit_at")
-                else self.tr("counter_first_visit")
+            tagged("panel-tier", ft.Text(f"{self.tr('tier')}: {p.get('tier') or '—'}")),
+            tagged(
+                "panel-last-visit",
+                ft.Text(
+                    self.tr(
+                        "counter_last_visit",
+                        when=vm.when(
+                            p["last_visit_at"], self.app.lang, self.place.get("timezone") or "Europe/Helsinki"
+                        ),
+                    )
+                    if p.get("last_visit_at")
+                    else self.tr("counter_first_visit")
+                ),
             ),
         ]
         for v in p.get("vouchers", []):

@@ -1,6 +1,7 @@
 """Make the README screenshots: serve the demo, walk every screen in Debian's chromium, save PNGs.
 
-make screenshots        # docs/screenshots/{fi,en}-wallet-*.png at 390x844, plus docs/welcome-phone.png
+make screenshots        # docs/screenshots/{fi,en}-wallet-*.png at 390x844, {fi,en}-owner-*.png at 1280x800,
+                        # plus docs/welcome-phone.png
 """
 
 from __future__ import annotations
@@ -16,6 +17,38 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, fill, open_app, served_demo  # noqa: E402
 
 PHONE = (390, 844)
+TABLET = (1280, 800)
+OWNER_WORDS = {
+    "fi": {
+        "code": "Skannaa tai kirjoita koodi",
+        "amount": "Summa",
+        "recorded": "Kirjattu 12,50 €",
+        "tools": "Omistajan työkalut",
+        "kpi": "Aktiiviset (30 pv)",
+        "sections": [
+            "Asiakkaat",
+            "Uutuudet",
+            "Kanta-asiakasohjelma",
+            "Henkilökunta",
+            "Palaute",
+            "Tapahtumaloki",
+            "Vienti",
+        ],
+        "grant_vip": "Anna VIP",
+        "pickup": "Noudettu",
+    },
+    "en": {
+        "code": "Scan or type a code",
+        "amount": "Amount",
+        "recorded": "Recorded €12.50",
+        "tools": "Owner tools",
+        "kpi": "Active (30 days)",
+        "sections": ["Members", "Drops", "Program", "Staff", "Feedback", "Audit log", "Export"],
+        "grant_vip": "Grant VIP",
+        "pickup": "Picked up",
+    },
+}
+SECTION_FILES = ["members", "drops", "program", "staff", "feedback", "audit-log", "export"]
 WORDS = {
     "fi": {
         "tagline": "Kanta-asiakkaan lompakko",
@@ -67,13 +100,13 @@ WORDS = {
 
 
 class Shooter:
-    def __init__(self, out: Path, lang: str):
-        self.out, self.lang, self.n = out, lang, 0
+    def __init__(self, out: Path, lang: str, part: str = "wallet"):
+        self.out, self.lang, self.part, self.n = out, lang, part, 0
 
     def shot(self, page, name: str) -> None:
         page.wait_for_timeout(700)  # let animations settle before the picture
         self.n += 1
-        path = self.out / f"{self.lang}-wallet-{self.n:02d}-{name}.png"
+        path = self.out / f"{self.lang}-{self.part}-{self.n:02d}-{name}.png"
         page.screenshot(path=path)
         print(f"wrote {path.relative_to(ROOT)}")
 
@@ -142,6 +175,51 @@ def wallet_tour(browser, url: str, lang: str, out: Path) -> None:
     page.close()
 
 
+def owner_tour(browser, url: str, lang: str, out: Path) -> None:
+    """The counter and every owner screen at 1280x800."""
+    w, o = WORDS[lang], OWNER_WORDS[lang]
+    s = Shooter(out, lang, "owner")
+    page = open_app(browser, url, *TABLET)
+    page.get_by_text(WORDS["fi"]["tagline"]).wait_for(timeout=60_000)
+    if lang == "en":
+        button(page, "English").click()
+        page.get_by_text(w["tagline"]).wait_for()
+    fill(page, w["email"], "omistaja@kanta.demo")
+    fill(page, w["password"], "kanta-demo")
+    button(page, w["sign_in"]).click()
+    page.get_by_role("textbox", name=o["code"]).wait_for()
+    s.shot(page, "counter")
+    fill(page, o["code"], "Aino")
+    page.keyboard.press("Enter")
+    page.get_by_text("asiakas@kanta.demo").first.click()
+    page.get_by_text("Aino VIP").first.wait_for()
+    fill(page, o["amount"], "12,50" if lang == "fi" else "12.50")
+    page.keyboard.press("Enter")
+    page.get_by_text(o["recorded"]).wait_for()
+    s.shot(page, "counter-recorded")
+    button(page, o["tools"]).click()
+    page.get_by_text(o["kpi"]).wait_for(timeout=30_000)
+    page.wait_for_timeout(1200)  # the charts animate in
+    s.shot(page, "dashboard")
+    for section, name in zip(o["sections"], SECTION_FILES, strict=True):
+        button(page, section).click()
+        page.wait_for_timeout(1200)
+        if name == "drops":
+            page.get_by_text("Joulublend 250 g").first.click()
+            button(page, o["pickup"]).wait_for()
+        s.shot(page, name)
+        if name == "members":
+            page.get_by_role("textbox").first.click()
+            page.keyboard.type("Aino", delay=5)
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(800)
+            page.get_by_text("Aino", exact=True).first.click()
+            button(page, o["grant_vip"]).wait_for()
+            s.shot(page, "member")
+            button(page, w["close"]).click()
+    page.close()
+
+
 def landing(browser, url: str, lang: str, out: Path, code: str) -> None:
     page = browser.new_page(
         viewport={"width": PHONE[0], "height": PHONE[1]}, locale="fi-FI" if lang == "fi" else "en-GB"
@@ -174,6 +252,7 @@ def main() -> None:
                 conn.execute("delete from kanta.feedback")  # feedback is once a day; each tour gives its own
             landing(browser, url, lang, args.out, code)
             wallet_tour(browser, url, lang, args.out)
+            owner_tour(browser, url, lang, args.out)
         page = open_app(browser, url, *PHONE)
         page.get_by_text(WORDS["fi"]["tagline"]).wait_for(timeout=60_000)
         page.wait_for_timeout(500)
