@@ -477,8 +477,13 @@ class Counter:
         if not r:
             return
         lines = [
-            ft.Text(
-                self.tr("counter_recorded", amount=self.money(r["amount_cents"])), size=20, weight=ft.FontWeight.BOLD
+            tagged(
+                "result-title",
+                ft.Text(
+                    self.tr("counter_recorded", amount=self.money(r["amount_cents"])),
+                    size=20,
+                    weight=ft.FontWeight.BOLD,
+                ),
             )
         ]
         lines += [tagged("result-line", ft.Text(line, size=18)) for line in vm.purchase_result_lines(r, self.app.lang)]

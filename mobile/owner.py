@@ -46,6 +46,7 @@ class OwnerTools:
         self.exported: tuple[str, bytes] | None = None
         self.drop_open: str | None = None
         self.found: list[dict] = []  # members found by the search on the members screen
+        self.all_alerts = False  # the churn list shows five until asked for all
 
     # ---- plumbing ----------------------------------------------------------------------------
 
@@ -234,7 +235,8 @@ class OwnerTools:
         )
         found = [self.member_row(m, "found") for m in self.found]
         alerts = []
-        for m in churn["members"]:
+        shown = churn["members"] if self.all_alerts else churn["members"][:5]
+        for m in shown:
             reason = churn_reason(m, self.lang)
             sent = m.get("win_back_sent")
             alerts.append(
@@ -262,11 +264,20 @@ class OwnerTools:
             *found,
             self.heading(self.tr("churn_alerts", n=churn["total"])),
             *(alerts or [ft.Text(self.tr("no_churn"))]),
+            *(
+                [tagged("all-alerts", ft.TextButton(self.tr("show_all", n=churn["total"]), on_click=self.show_alerts))]
+                if len(shown) < len(churn["members"])
+                else []
+            ),
             self.heading(self.tr("segments")),
             ft.Text(self.tr("scored_at", when=vm.when(segments["as_of"], self.lang, self.tz)), size=12),
             ft.Row(chips, wrap=True),
             *rows,
         ]
+
+    def show_alerts(self, _e=None) -> None:
+        self.all_alerts = True
+        self.show("members")
 
     def search_members(self, e) -> None:
         try:
@@ -276,12 +287,18 @@ class OwnerTools:
         self.show("members")
 
     def member_row(self, m: dict, prefix: str = "member") -> ft.Control:
+        # A search result says what it matched on; a segment's member, how they buy.
+        line = (
+            f"{m.get('email') or ''} · {m['member_number']}"
+            if prefix == "found"
+            else om.member_line(m, self.lang, self.currency, self.tz)
+        )
         return tagged(
             f"{prefix}-{m['member_number']}",
             ft.ListTile(
                 leading=ft.Icon(ft.Icons.PERSON),
                 title=ft.Text(om.member_name(m, self.lang)),
-                subtitle=ft.Text(om.member_line(m, self.lang, self.currency, self.tz)),
+                subtitle=ft.Text(line),
                 trailing=ft.Icon(ft.Icons.CHEVRON_RIGHT),
                 on_click=lambda _e, n=m["member_number"]: self.open_member(n),
             ),

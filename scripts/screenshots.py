@@ -7,6 +7,7 @@ make screenshots        # docs/screenshots/{fi,en}-wallet-*.png at 390x844, {fi,
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -213,7 +214,7 @@ def owner_tour(browser, url: str, lang: str, out: Path) -> None:
             page.keyboard.type("Aino", delay=5)
             page.keyboard.press("Enter")
             page.wait_for_timeout(800)
-            page.get_by_text("Aino", exact=True).first.click()
+            page.get_by_role("button", name=re.compile(r"^Aino asiakas@kanta\.demo")).first.click()
             button(page, o["grant_vip"]).wait_for()
             s.shot(page, "member")
             button(page, w["close"]).click()

@@ -525,6 +525,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "scored_at": {"fi": "Ryhmät laskettu {when}", "en": "Segments as of {when}"},
     "no_members": {"fi": "Ei asiakkaita tässä ryhmässä.", "en": "No members in this segment."},
     "churn_alerts": {"fi": "Poistumisvaarassa ({n})", "en": "Churn risk ({n})"},
+    "show_all": {"fi": "Näytä kaikki ({n})", "en": "Show all ({n})"},
     "no_churn": {"fi": "Kukaan ei ole jäämässä pois.", "en": "Nobody is drifting away."},
     "send_win_back": {"fi": "Lähetä paluuviesti", "en": "Send win-back"},
     "win_back_sent": {"fi": "Paluuviesti lähetetty", "en": "Win-back sent"},
