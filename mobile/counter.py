@@ -424,7 +424,7 @@ class Counter:
     def sale_without_member(self, _e=None) -> None:
         self._record(None, without_member=True)
 
-    def _record(self, member_id: str | None, *, without_member: bool = False) -> None:
+    def _record(self, member_id: str | None, *, without_member: bool = False, override: bool = False) -> None:
         cents = self.cents()
         if cents is None:
             self.app.toast(self.tr("counter_amount_hint"))
@@ -444,6 +444,7 @@ class Counter:
                     "p_member_id": member_id,
                     "p_amount_cents": cents,
                     "p_idempotency_key": key,
+                    "p_override": override,
                 },
             )
         except Unavailable:
@@ -451,6 +452,8 @@ class Counter:
             return
         except KantaError as exc:
             self.app.toast(vm.problem(exc, self.app.lang))
+            if exc.code == "velocity_limit" and self.place["role"] == "owner":
+                self.offer_override(member_id)
             return
         self.result = answer
         self.amount.value = ""
@@ -468,6 +471,23 @@ class Counter:
         self.draw_result()
         self.page.update()
         self.refocus()
+
+    def offer_override(self, member_id: str | None) -> None:
+        """The owner may record past a velocity limit; the database writes the override to the audit log."""
+        from mobile.wallet import tagged
+
+        self.result_box.controls = [
+            tagged(
+                "override",
+                ft.FilledButton(
+                    self.tr("counter_override"),
+                    icon=ft.Icons.GAVEL,
+                    on_click=lambda _e: self._record(member_id, override=True),
+                    style=ft.ButtonStyle(bgcolor=ft.Colors.ORANGE_800),
+                ),
+            )
+        ]
+        self.page.update()
 
     def draw_result(self) -> None:
         from mobile.wallet import tagged

@@ -330,7 +330,7 @@ class OwnerTools:
             options=[ft.DropdownOption(key=str(d), text=self.tr("days_n", n=d)) for d in VIP_DAYS],
             width=180,
         )
-        reward = ft.TextField(label=self.tr("reward_title"), width=260)
+        reward = ft.TextField(label=self.tr("reward_title"), width=300)
         self.member_fields = {"days": days, "reward": reward}
         vip = bool(panel.get("vip"))
         lines: list[ft.Control] = [
@@ -803,15 +803,18 @@ class OwnerTools:
     def body_export(self) -> list[ft.Control]:
         return [
             ft.Text(self.tr("export_help")),
-            *[
-                tagged(
-                    f"export-{fmt}",
-                    ft.OutlinedButton(
-                        self.tr(f"export_{fmt}"), icon=ft.Icons.DOWNLOAD, on_click=lambda _e, f=fmt: self.export(f)
-                    ),
-                )
-                for fmt in ("csv", "mailchimp", "brevo")
-            ],
+            ft.Row(
+                [
+                    tagged(
+                        f"export-{fmt}",
+                        ft.OutlinedButton(
+                            self.tr(f"export_{fmt}"), icon=ft.Icons.DOWNLOAD, on_click=lambda _e, f=fmt: self.export(f)
+                        ),
+                    )
+                    for fmt in ("csv", "mailchimp", "brevo")
+                ],
+                wrap=True,
+            ),
         ]
 
     def export(self, fmt: str) -> None:

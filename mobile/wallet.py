@@ -701,12 +701,16 @@ class WalletApp:
                 )
             tiles.append(ft.Card(ft.Container(ft.Column(controls), padding=16)))
         header = (
-            [
-                ft.Container(
-                    ft.Text(self.tr("vip_badge"), color=ft.Colors.WHITE),
-                    bgcolor=ft.Colors.AMBER_800,
-                    padding=8,
-                    border_radius=8,
+            [  # in a row, so the badge is its own size rather than the column's width
+                ft.Row(
+                    [
+                        ft.Container(
+                            ft.Text(self.tr("vip_badge"), color=ft.Colors.WHITE),
+                            bgcolor=ft.Colors.AMBER_800,
+                            padding=ft.Padding.symmetric(vertical=4, horizontal=12),
+                            border_radius=8,
+                        )
+                    ]
                 )
             ]
             if card.get("vip")

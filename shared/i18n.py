@@ -440,6 +440,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "counter_record": {"fi": "Kirjaa ostos", "en": "Record purchase"},
     "counter_no_member": {"fi": "Myynti ilman jäsentä", "en": "Sale without member"},
     "counter_owner_tools": {"fi": "Omistajan työkalut", "en": "Owner tools"},
+    "counter_override": {"fi": "Ohita rajoitus ja kirjaa", "en": "Override the limit and record"},
     "counter_camera": {"fi": "Skannaa kameralla", "en": "Scan with the camera"},
     "counter_no_camera": {
         "fi": "Kameraa ei voi käyttää tällä laitteella. Käytä lukijaa tai kirjoita koodi.",
@@ -538,7 +539,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "vip_until": {"fi": "VIP {when} asti", "en": "VIP until {when}"},
     "vip_granted": {"fi": "VIP annettu {when} asti.", "en": "VIP granted until {when}."},
     "vip_revoked": {"fi": "VIP poistettu.", "en": "VIP revoked."},
-    "reward_title": {"fi": "Palkinto (esim. Anteeksi-pulla)", "en": "Reward (e.g. Apology bun)"},
+    "reward_title": {"fi": "Palkinnon nimi", "en": "Reward name"},
     "grant_reward": {"fi": "Anna palkinto", "en": "Grant reward"},
     "reward_granted": {"fi": "Palkinto annettu: {title}", "en": "Reward granted: {title}"},
     "new_drop": {"fi": "Uusi uutuus", "en": "New drop"},

@@ -229,3 +229,27 @@ def test_counter_finds_a_member_by_name(owner, cafe):
     assert screen.by_id("panel-stamps").value == "0/3 leimaa"
     submit(screen, "counter-code", "nobody here")
     assert screen.page.data.notice == 'Ketään ei löytynyt haulla "nobody here".'
+
+
+def test_the_owner_may_override_a_velocity_limit_at_the_counter(screens, users):
+    cafe = Cafe(users, settings={"stamps_per_card": 10})  # the default cooldown: one stamp in 10 minutes
+    phone, aino = cafe.customer("aino@example.com", "Aino")
+    number = phone.rpc("my_card", {"p_member_id": aino})["member_number"]
+    for email in ("barista@cafe-aroma.example", OWNER):
+        screen = screens(width=1280, height=800)
+        screen.sign_in(email, PASSWORD)
+        submit(screen, "counter-code", number)
+        screen.type("counter-amount", "4,50")
+        screen.click("record")
+        if email != OWNER:
+            assert "Omistaja voi ohittaa" not in (screen.page.data.notice or "")  # the first one is fine
+            submit(screen, "counter-code", number)
+            screen.type("counter-amount", "4,50")
+            screen.click("record")
+            assert screen.page.data.notice.startswith("Liian monta ostosta")
+            assert not screen.has("override")  # staff cannot override
+    assert screen.page.data.notice.startswith("Liian monta ostosta")
+    screen.click("override")
+    assert phone.rpc("my_card", {"p_member_id": aino})["stamps"] == 2
+    log = cafe.owner.rpc("audit_log", {"p_business_id": cafe.id})["entries"]
+    assert [e["action"] for e in log].count("velocity_override") == 1
