@@ -201,6 +201,17 @@ def bench_insights(ds: Dataset, repeat: int = 20) -> dict:
                 "business_kpis",
                 {"p_business_id": business, "p_from": now - dt.timedelta(days=90), "p_to": now},
             ),
+            # The dashboard opens on 30 days; it calls the KPIs and the six series in one go.
+            (
+                "business_kpis (30 days)",
+                "business_kpis",
+                {"p_business_id": business, "p_from": now - dt.timedelta(days=30), "p_to": now},
+            ),
+            (
+                "owner_dashboard (30 days, daily series)",
+                "owner_dashboard",
+                {"p_business_id": business, "p_from": now - dt.timedelta(days=30), "p_to": now, "p_bucket": "day"},
+            ),
             (
                 "kpi_timeseries (revenue, weekly, 6 months)",
                 "kpi_timeseries",
