@@ -31,6 +31,7 @@ class Counter:
         self.result: dict | None = None
         self.offline_code: str | None = None  # scanned while the backend was unreachable
         self.found: list[dict] = []  # members found by name or e-mail
+        self.unconfirmed: str | None = None  # a member number waiting for the staff's confirmation
         self.queue = OfflineQueue(app.queue_dir / f"{self.business}.jsonl")
 
     @property
@@ -226,9 +227,12 @@ class Counter:
             return
         self.offline_code = None
         self.found = []
+        self.unconfirmed = None
         try:
+            # A static member number is not proof of who stands at the counter: the database asks
+            # the staff to confirm it (a rotating QR token or a voucher code needs no confirmation).
             self.panel = self.app.api.rpc(
-                "identify_member", {"p_business_id": self.business, "p_code": code, "p_confirmed": True}
+                "identify_member", {"p_business_id": self.business, "p_code": code, "p_confirmed": False}
             )
         except Unavailable as exc:
             self.panel, self.offline_code = None, code  # identified when the purchase is sent
@@ -237,6 +241,8 @@ class Counter:
             self.panel = None
             if exc.code == "invalid_code" and len(code) >= 3:
                 self.search(code)  # not a code of ours: a name or an e-mail
+            elif exc.code == "member_number_needs_confirmation":
+                self.unconfirmed = code
             else:
                 self.app.toast(vm.problem(exc, self.app.lang))
         self.code.value = ""
@@ -255,7 +261,9 @@ class Counter:
             self.app.toast(self.tr("counter_nobody_found", text=text))
 
     def pick(self, member_number: str) -> None:
+        """The staff's confirmation: a member chosen from the search, or a typed number confirmed."""
         self.found = []
+        self.unconfirmed = None
         try:
             self.panel = self.call("identify_member", {"p_code": member_number, "p_confirmed": True})
         except KantaError:
@@ -272,6 +280,34 @@ class Counter:
         if self.offline_code:
             self.panel_box.controls.append(
                 tagged("offline-member", ft.Text(self.tr("counter_offline_member", code=self.offline_code), size=16))
+            )
+            return
+        if not p and self.unconfirmed:
+            self.panel_box.controls.append(
+                ft.Card(
+                    ft.Container(
+                        ft.Column(
+                            [
+                                ft.Text(self.tr("member_number", number=self.unconfirmed), size=20),
+                                ft.Text(self.tr("member_number_needs_confirmation")),
+                                ft.Row(
+                                    [
+                                        tagged(
+                                            "confirm-member",
+                                            ft.FilledButton(
+                                                self.tr("counter_confirm"),
+                                                icon=ft.Icons.VERIFIED_USER,
+                                                on_click=lambda _e, n=self.unconfirmed: self.pick(n),
+                                            ),
+                                        )
+                                    ]
+                                ),
+                            ],
+                            spacing=8,
+                        ),
+                        padding=16,
+                    )
+                )
             )
             return
         if not p and self.found:

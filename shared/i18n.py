@@ -440,6 +440,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "counter_record": {"fi": "Kirjaa ostos", "en": "Record purchase"},
     "counter_no_member": {"fi": "Myynti ilman jäsentä", "en": "Sale without member"},
     "counter_owner_tools": {"fi": "Omistajan työkalut", "en": "Owner tools"},
+    "counter_confirm": {"fi": "Vahvista asiakas", "en": "Confirm the customer"},
     "counter_override": {"fi": "Ohita rajoitus ja kirjaa", "en": "Override the limit and record"},
     "counter_camera": {"fi": "Skannaa kameralla", "en": "Scan with the camera"},
     "counter_no_camera": {

@@ -56,6 +56,8 @@ def test_undo_refunds_the_purchase(counter, cafe):
     number = phone.rpc("my_card", {"p_member_id": member})["member_number"]
     screen = counter()
     submit(screen, "counter-code", number)
+    assert not screen.has("panel-stamps")  # a static number is not proof: the staff confirm it
+    screen.click("confirm-member")
     screen.type("counter-amount", "4,20")
     screen.click("record")
     assert phone.rpc("my_card", {"p_member_id": member})["points"] == 4
@@ -160,6 +162,7 @@ def test_offline_purchases_are_queued_survive_a_restart_and_apply_once(own_clust
             numbers.append(phone.rpc("my_card", {"p_member_id": member})["member_number"])
         screen = open_counter()
         submit(screen, "counter-code", numbers[0])  # identified while online
+        screen.click("confirm-member")
         pg.stop()
         for i, cents in enumerate((1250, 420, 980)):
             if i:
