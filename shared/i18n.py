@@ -606,8 +606,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "remove_staff": {"fi": "Poista henkilökunnasta", "en": "Remove from staff"},
     "staff_removed": {"fi": "Poistettu: {email}", "en": "Removed: {email}"},
     "feedback_summary": {
-        "fi": "{n} vastausta · NPS {nps} · suosittelijat {promoters}, neutraalit {passives}, arvostelijat {detractors}",
-        "en": "{n} responses · NPS {nps} · promoters {promoters}, passives {passives}, detractors {detractors}",
+        "fi": "Vastauksia {n} · NPS {nps} · suosittelijat {promoters}, neutraalit {passives}, arvostelijat {detractors}",
+        "en": "Responses {n} · NPS {nps} · promoters {promoters}, passives {passives}, detractors {detractors}",
     },
     "no_feedback": {"fi": "Ei vielä palautetta.", "en": "No feedback yet."},
     "anonymous": {"fi": "Nimetön", "en": "Anonymous"},

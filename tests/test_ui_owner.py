@@ -194,7 +194,7 @@ def test_feedback_list_and_reply(owner, cafe):
     cafe.buy(aino, 500)
     feedback = phone.rpc("submit_feedback", {"p_member_id": aino, "p_score": 4, "p_comment": "Kylmä kahvi"})
     screen = owner("feedback")
-    assert screen.by_id("feedback-summary").value.startswith("1 vastausta · NPS -100")
+    assert screen.by_id("feedback-summary").value.startswith("Vastauksia 1 · NPS -100")
     assert "Kylmä kahvi" in screen.texts()
     screen.type(f"reply-text-{feedback['feedback_id']}", "Pahoittelut!")
     screen.click(f"reply-{feedback['feedback_id']}")
