@@ -239,8 +239,8 @@ class Counter:
             self.app.toast(vm.problem(exc, self.app.lang))
         except KantaError as exc:
             self.panel = None
-            if exc.code == "invalid_code" and len(code) >= 3:
-                self.search(code)  # not a code of ours: a name or an e-mail
+            if exc.code == "invalid_code":
+                self.search(code)  # not a code of ours: a name or an e-mail (the API says if too short)
             elif exc.code == "member_number_needs_confirmation":
                 self.unconfirmed = code
             else:
@@ -253,7 +253,7 @@ class Counter:
     def search(self, text: str) -> None:
         """The third way to find a member: by name or e-mail. Picking one is the staff's confirmation."""
         try:
-            self.found = self.call("search_members", {"p_query": text, "p_limit": 8})
+            self.found = self.call("search_members", {"p_query": text, "p_limit": 8})  # a refusal is shown
         except KantaError:
             self.found = []
             return

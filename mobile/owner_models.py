@@ -240,11 +240,16 @@ def settings_from_form(values: dict[str, str]) -> dict:
     return settings
 
 
+DRAWABLE_SLOTS = 60  # the most cups the preview draws
+
+
 def preview_card(settings: dict, business: dict) -> dict:
     """The customer's card as the form would make it, for the live preview (a new member with a few
     stamps). Values the form cannot show yet fall back to the saved program's."""
     per_card = settings.get("stamps_per_card")
-    if not isinstance(per_card, int) or not 3 <= per_card <= 30:
+    # Whether the number is allowed is the database's to say when saving; the preview only needs
+    # one it can draw.
+    if not isinstance(per_card, int) or not 1 <= per_card <= DRAWABLE_SLOTS:
         per_card = business.get("stamps_per_card", 10)
     tiers = [tr for tr in settings.get("tiers") or [] if isinstance(tr.get("min_points"), int)]
     return {

@@ -229,6 +229,8 @@ def test_counter_finds_a_member_by_name(owner, cafe):
     assert screen.by_id("panel-stamps").value == "0/3 leimaa"
     submit(screen, "counter-code", "nobody here")
     assert screen.page.data.notice == 'Ketään ei löytynyt haulla "nobody here".'
+    submit(screen, "counter-code", "ai")  # too short to search: the API says so
+    assert screen.page.data.notice.startswith("Kirjoita vähintään 3 merkkiä")
 
 
 def test_the_owner_may_override_a_velocity_limit_at_the_counter(screens, users):
