@@ -258,9 +258,12 @@ EXPLAINED = {
     " from kanta.members where business_id = %(b)s and visits >= 3"
     " and kanta.is_at_risk(visits, first_visit_at, last_visit_at, now(), 2)",
     "members of a business by join date (new members)": "select count(*) from kanta.members where business_id = %(b)s and joined_at >= now() - interval '90 days'",
-    "each buying member's sales in 90 days (business_kpis)": "select count(*), count(*) filter (where n >= 2) from"
-    " (select member_id, count(*) n from kanta.purchases where business_id = %(b)s and refunded_at is null"
-    " and member_id is not null and created_at >= now() - interval '90 days' and created_at < now() group by 1) x",
+    "buying members, repeaters and spend by tier in 90 days, from the purchases' links (business_kpis)": "select"
+    " tier, count(*), count(*) filter (where prev_at is null or prev_at < now() - interval '90 days'),"
+    " count(*) filter (where prev_at >= now() - interval '90 days' and (prev2_at is null"
+    " or prev2_at < now() - interval '90 days')), sum(amount_cents) from kanta.purchases"
+    " where business_id = %(b)s and refunded_at is null and member_id is not null"
+    " and created_at >= now() - interval '90 days' and created_at < now() group by 1",
     "revenue of a period from the daily rollup (business_kpis, kpi_timeseries)": "select sum(revenue_cents)"
     " from kanta.daily_sales where business_id = %(b)s and day >= current_date - 90",
     "a member's purchases in the tier window (my_card, record_purchase)": "select sum(points) from kanta.purchases where member_id = %(m)s and refunded_at is null"

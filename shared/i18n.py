@@ -512,7 +512,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "chart_new_members": {"fi": "Uudet jäsenet", "en": "New members"},
     "chart_redemptions": {"fi": "Lunastukset", "en": "Redemptions"},
     "chart_nps": {"fi": "NPS", "en": "NPS"},
-    "spend_by_tier": {"fi": "Keskiostos tasoittain", "en": "Average spend by tier"},
+    "spend_by_tier": {"fi": "Keskiostos tasoittain", "en": "Average purchase by tier"},
     "no_data": {"fi": "Ei vielä tietoja tältä ajalta.", "en": "No data for this period yet."},
     "segments": {"fi": "Asiakasryhmät", "en": "Segments"},
     "segment_champions": {"fi": "Parhaat", "en": "Champions"},

@@ -127,8 +127,9 @@ def test_kpis_for_june(cafe):
     assert (k["vouchers_issued"], k["vouchers_redeemed"], float(k["redemption_rate"])) == (2, 1, 0.5)
     # Feedback 10 (promoter) and 8 (passive): NPS = 100 x (1 - 0) / 2 = 50.
     assert (k["feedback_responses"], k["nps"]) == (2, 50)
-    # Average June spend per buying member, by tier: (80.00 + 12.00) / 2 = 46.00.
-    assert k["average_spend_by_tier"] == {"Bronze": 4600}
+    # The average June purchase, by the tier held when buying (all Bronze):
+    # (4 x 20.00 + 4 x 3.00) / 8 purchases = 11.50.
+    assert k["average_spend_by_tier"] == {"Bronze": 1150}
     assert k["referrals"] == 0 and k["referral_conversion"] is None
 
 
@@ -227,3 +228,28 @@ def test_the_nightly_run_scores_every_business(cafe, db):
             (cafe.id,),
         ).fetchone()
     assert (str(day), scored) == ("2026-07-02", 5)
+
+
+def test_average_purchase_by_tier_counts_the_tier_held_when_buying(users):
+    cafe = Cafe(
+        users,
+        slug="taso",
+        settings={
+            "tiers": [
+                {"name": "Bronze", "min_points": 0, "multiplier": 1.0, "perks": []},
+                {"name": "Gold", "min_points": 100, "multiplier": 1.0, "perks": []},
+            ]
+        },
+    )
+    _, member = cafe.customer("climber@example.com", when=at("2026-05-01"))
+    cafe.buy(member, 10000, when=at("2026-06-02"))  # 100 points, bought as Bronze
+    cafe.buy(member, 1000, when=at("2026-06-09"))  # now Gold
+    cafe.buy(member, 3000, when=at("2026-06-16"))  # Gold
+    cafe.owner.clock = NOW
+    k = cafe.owner.rpc(
+        "business_kpis",
+        {"p_business_id": cafe.id, "p_from": at("2026-06-01", "00:00"), "p_to": at("2026-07-01", "00:00")},
+    )
+    # Bronze: one purchase of 100.00; Gold: (10.00 + 30.00) / 2 = 20.00. Still one buying member.
+    assert k["average_spend_by_tier"] == {"Bronze": 10000, "Gold": 2000}
+    assert (k["buying_members"], float(k["repeat_rate"]), float(k["visits_per_member"])) == (1, 1.0, 3.0)
