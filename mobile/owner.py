@@ -123,24 +123,7 @@ class OwnerTools:
             label=self.tr("period"),
         )
         tiles = [
-            tagged(
-                f"kpi-{tile.key}",
-                ft.Container(
-                    ft.Column(
-                        [
-                            ft.Text(tile.label, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
-                            ft.Text(tile.value, size=26, weight=ft.FontWeight.BOLD),
-                        ],
-                        spacing=2,
-                    ),
-                    padding=12,
-                    border_radius=12,
-                    bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
-                    col={"xs": 6, "sm": 4, "md": 3, "lg": 2},
-                ),
-                label=f"{tile.label}: {tile.value}",
-            )
-            for tile in om.kpi_tiles(kpis, self.lang, self.currency)
+            self.figure(f"kpi-{tile.key}", tile.label, tile.value) for tile in om.kpi_tiles(kpis, self.lang, self.currency)
         ]
         charts = [
             ft.Container(
@@ -155,12 +138,35 @@ class OwnerTools:
             ft.ResponsiveRow(tiles, spacing=8, run_spacing=8),
             ft.ResponsiveRow(charts, spacing=16, run_spacing=16),
             self.heading(self.tr("spend_by_tier")),
-            ft.Row(
-                [ft.Chip(label=ft.Text(f"{tier}: {amount}")) for tier, amount in by_tier]
-                or [ft.Text(self.tr("no_data"))],
-                wrap=True,
-            ),
+            ft.ResponsiveRow(
+                [self.figure(f"tier-{row.tier}", row.tier, row.average, row.purchases) for row in by_tier],
+                spacing=8,
+                run_spacing=8,
+            )
+            if by_tier
+            else ft.Text(self.tr("no_data")),
         ]
+
+    @staticmethod
+    def figure(key: str, label: str, value: str, caption: str | None = None) -> ft.Control:
+        """One figure on the dashboard: what it is, the value large, and maybe a line under it."""
+        lines = [
+            ft.Text(label, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
+            ft.Text(value, size=26, weight=ft.FontWeight.BOLD),
+        ]
+        if caption:
+            lines.append(ft.Text(caption, size=12, color=ft.Colors.ON_SURFACE_VARIANT))
+        return tagged(
+            key,
+            ft.Container(
+                ft.Column(lines, spacing=2),
+                padding=12,
+                border_radius=12,
+                bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
+                col={"xs": 6, "sm": 4, "md": 3, "lg": 2},
+            ),
+            label=", ".join([f"{label}: {value}", *([caption] if caption else [])]),
+        )
 
     def chart(self, s: om.Series) -> ft.Control:
         color = self.place.get("color") or "#6B4F3A"

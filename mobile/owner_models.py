@@ -63,9 +63,23 @@ def kpi_tiles(kpis: dict, lang: str, currency: str = "EUR") -> list[Tile]:
     ]
 
 
-def spend_by_tier(kpis: dict, lang: str, currency: str = "EUR") -> list[tuple[str, str]]:
-    tiers = kpis.get("average_spend_by_tier") or {}
-    return [(tier if tier != "none" else "—", money(cents, currency, lang)) for tier, cents in sorted(tiers.items())]
+@dataclasses.dataclass(frozen=True)
+class TierSpend:
+    tier: str
+    average: str  # one purchase's spend, as money
+    purchases: str  # "8 purchases"
+
+
+def spend_by_tier(kpis: dict, lang: str, currency: str = "EUR") -> list[TierSpend]:
+    """The average purchase by the tier held when buying, in the order the API gives (the program's)."""
+    return [
+        TierSpend(
+            row["tier"] if row["tier"] != "none" else "—",
+            money(row["average_cents"], currency, lang),
+            t("purchases_n", lang, n=number(row["purchases"], lang)),
+        )
+        for row in kpis.get("spend_by_tier") or []
+    ]
 
 
 @dataclasses.dataclass(frozen=True)

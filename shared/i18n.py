@@ -514,6 +514,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "chart_nps": {"fi": "NPS", "en": "NPS"},
     "spend_by_tier": {"fi": "Keskiostos tasoittain", "en": "Average purchase by tier"},
     "no_data": {"fi": "Ei vielä tietoja tältä ajalta.", "en": "No data for this period yet."},
+    "purchases_n": {"fi": "Ostoja: {n}", "en": "Purchases: {n}"},
     "segments": {"fi": "Asiakasryhmät", "en": "Segments"},
     "segment_champions": {"fi": "Parhaat", "en": "Champions"},
     "segment_loyal": {"fi": "Uskolliset", "en": "Loyal"},

@@ -129,7 +129,7 @@ def test_kpis_for_june(cafe):
     assert (k["feedback_responses"], k["nps"]) == (2, 50)
     # The average June purchase, by the tier held when buying (all Bronze):
     # (4 x 20.00 + 4 x 3.00) / 8 purchases = 11.50.
-    assert k["average_spend_by_tier"] == {"Bronze": 1150}
+    assert k["spend_by_tier"] == [{"tier": "Bronze", "purchases": 8, "average_cents": 1150}]
     assert k["referrals"] == 0 and k["referral_conversion"] is None
 
 
@@ -236,13 +236,13 @@ def test_average_purchase_by_tier_counts_the_tier_held_when_buying(users):
         slug="taso",
         settings={
             "tiers": [
-                {"name": "Bronze", "min_points": 0, "multiplier": 1.0, "perks": []},
+                {"name": "Member", "min_points": 0, "multiplier": 1.0, "perks": []},
                 {"name": "Gold", "min_points": 100, "multiplier": 1.0, "perks": []},
             ]
         },
     )
     _, member = cafe.customer("climber@example.com", when=at("2026-05-01"))
-    cafe.buy(member, 10000, when=at("2026-06-02"))  # 100 points, bought as Bronze
+    cafe.buy(member, 10000, when=at("2026-06-02"))  # 100 points, bought as Member
     cafe.buy(member, 1000, when=at("2026-06-09"))  # now Gold
     cafe.buy(member, 3000, when=at("2026-06-16"))  # Gold
     cafe.owner.clock = NOW
@@ -250,6 +250,10 @@ def test_average_purchase_by_tier_counts_the_tier_held_when_buying(users):
         "business_kpis",
         {"p_business_id": cafe.id, "p_from": at("2026-06-01", "00:00"), "p_to": at("2026-07-01", "00:00")},
     )
-    # Bronze: one purchase of 100.00; Gold: (10.00 + 30.00) / 2 = 20.00. Still one buying member.
-    assert k["average_spend_by_tier"] == {"Bronze": 10000, "Gold": 2000}
+    # Member: one purchase of 100.00; Gold: (10.00 + 30.00) / 2 = 20.00, in the program's order
+    # (not the alphabet's). Still one buying member.
+    assert k["spend_by_tier"] == [
+        {"tier": "Member", "purchases": 1, "average_cents": 10000},
+        {"tier": "Gold", "purchases": 2, "average_cents": 2000},
+    ]
     assert (k["buying_members"], float(k["repeat_rate"]), float(k["visits_per_member"])) == (1, 1.0, 3.0)

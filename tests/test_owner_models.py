@@ -87,6 +87,23 @@ def test_dashboard_tiles_and_series():
     assert share.points == [(0, 25.0)] and share.labels == ["Mar 26"]
 
 
+def test_spend_by_tier_keeps_the_apis_order():
+    kpis = {
+        "spend_by_tier": [
+            {"tier": "Silver", "purchases": 1200, "average_cents": 1244},
+            {"tier": "Gold", "purchases": 3, "average_cents": 2050},
+            {"tier": "none", "purchases": 1, "average_cents": 500},
+        ]
+    }
+    assert [(r.tier, r.average, r.purchases) for r in om.spend_by_tier(kpis, "fi")] == [
+        ("Silver", "12,44\xa0€", "Ostoja: 1\xa0200"),
+        ("Gold", "20,50\xa0€", "Ostoja: 3"),
+        ("—", "5,00\xa0€", "Ostoja: 1"),
+    ]
+    assert om.spend_by_tier(kpis, "en")[0].purchases == "Purchases: 1,200"
+    assert om.spend_by_tier({}, "en") == []
+
+
 def test_audit_lines():
     entry = {"action": "record_purchase", "detail": {"amount_cents": 1250}}
     assert om.audit_line(entry, "fi") == "Ostos kirjattu 12,50\xa0€"

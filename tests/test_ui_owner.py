@@ -57,6 +57,9 @@ def test_dashboard_figures_and_charts(owner, cafe):
     assert tile(screen, "active_30") == "1"
     assert tile(screen, "new_members") == "1"
     assert tile(screen, "repeat_rate") == "100\xa0%"
+    # Aino bought twice as Bronze: (12.50 + 4.80) / 2 = 8.65 a purchase.
+    bronze = screen.by_id("tier-Bronze").content.controls
+    assert [c.value for c in bronze] == ["Bronze", "8,65\xa0€", "Ostoja: 2"]
     [bars] = screen.find(lambda c: isinstance(c, fch.BarChart) and c.groups and c.groups[0].rods[0].to_y == 22.3)
     assert len(bars.groups) == 1  # one day with sales
     assert screen.has("chart-member_revenue_share") and screen.has("chart-nps")

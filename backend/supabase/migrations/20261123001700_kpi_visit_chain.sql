@@ -387,13 +387,21 @@ begin
     group by 1
   )
   select jsonb_build_object(
-           'buying_members', coalesce(sum(buying), 0),
-           'repeat_rate', round(sum(repeaters) / nullif(sum(buying), 0), 4),
-           'visits_per_member', round(sum(visits) / nullif(sum(buying), 0), 2),
-           -- The average purchase (one visit's spend), by the tier the member held when buying.
-           'average_spend_by_tier', coalesce(jsonb_object_agg(tier, round(spend::numeric / visits)), '{}'::jsonb))
+           'buying_members', coalesce(sum(b.buying), 0),
+           'repeat_rate', round(sum(b.repeaters) / nullif(sum(b.buying), 0), 4),
+           'visits_per_member', round(sum(b.visits) / nullif(sum(b.buying), 0), 2),
+           -- The average purchase (one visit's spend) by the tier the member held when buying, in
+           -- the program's tier order (a tier since renamed or removed, and 'none', come last).
+           'spend_by_tier', coalesce(jsonb_agg(jsonb_build_object('tier', b.tier, 'purchases', b.visits,
+                                                                  'average_cents', round(b.spend::numeric / b.visits))
+                                               order by o.n nulls last, b.tier), '[]'::jsonb))
   into v_buyers
-  from by_tier;
+  from by_tier b
+  left join (
+    select e ->> 'name' as name, x.n
+    from kanta.programs pr, jsonb_array_elements(pr.tiers) with ordinality as x(e, n)
+    where pr.business_id = p_business_id
+  ) o on o.name = b.tier;
 
   select jsonb_build_object(
            'members', count(*) filter (where joined_at <= v_now),
