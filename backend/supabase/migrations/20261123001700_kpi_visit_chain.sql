@@ -10,7 +10,7 @@
 --   * tier: the tier the member held when buying (the tier whose multiplier the purchase earned).
 --     The average purchase by tier groups by it: no pass over the members.
 -- The chain is kept by triggers, under the member's row lock (record_purchase holds it; a refund
--- takes it), so a purchase written late (its transaction began earlier) or a refund re-links the
+-- takes it): a purchase written late (its transaction began earlier) or a refund re-links the
 -- purchases after it.
 
 -- =============================================================================================
@@ -19,6 +19,11 @@
 -- The old KPI index (each buying member's sales) is replaced below; gone first, so the rewrite
 -- does not build it again.
 drop index if exists kanta.purchases_member_sales_idx;
+-- A member's purchases in (created_at, id) order, the links' order, straight from the index (no
+-- sort step for purchases made at the same moment). It takes the place of (member_id, created_at).
+create index if not exists purchases_member_order_idx on kanta.purchases (member_id, created_at, id);
+drop index if exists kanta.purchases_member_idx;
+alter index kanta.purchases_member_order_idx rename to purchases_member_idx;
 alter table kanta.purchases add column if not exists prev_at timestamptz;
 alter table kanta.purchases add column if not exists prev2_at timestamptz;
 alter table kanta.purchases add column if not exists tier text;
@@ -29,23 +34,20 @@ comment on column kanta.purchases.tier is 'The tier the member held when buying 
 
 -- When the member bought the two times before this purchase (refunded purchases skipped), most
 -- recent first: the one definition the history, new purchases and re-linking all use.
+-- On every purchase's path, so without SECURITY DEFINER or SET: a SET clause costs each call a
+-- configuration save and restore, and a changed search_path makes the next name lookups start
+-- over. Every name in it is qualified; kanta functions are not callable by the API's roles.
 create or replace function kanta.purchases_before(p_member_id uuid, p_at timestamptz, p_id uuid)
 returns timestamptz[]
 language plpgsql
 stable
-security definer
-set search_path = ''
 as $$
 begin
-  return (
-    select array_agg(t.created_at order by t.created_at desc, t.id desc)
-    from (
-      select x.created_at, x.id from kanta.purchases x
-      where x.member_id = p_member_id and x.refunded_at is null and x.created_at <= p_at
-        and (x.created_at < p_at or x.id < p_id)
-      order by x.created_at desc, x.id desc
-      limit 2
-    ) t
+  return array(
+    select x.created_at from kanta.purchases x
+    where x.member_id = p_member_id and (x.created_at, x.id) < (p_at, p_id) and x.refunded_at is null
+    order by x.created_at desc, x.id desc
+    limit 2
   );
 end
 $$;
@@ -100,23 +102,35 @@ $$;
 -- Section - Triggers
 -- =============================================================================================
 -- Before a member's purchase is written: its two predecessors, and its tier (the points before
--- it, as record_purchase's tier_before) unless the writer gave it.
+-- it, as record_purchase's tier_before) unless the writer gave it. A purchase written late (its
+-- transaction began before one already written) also becomes the predecessor of the (at most two)
+-- purchases after it. Runs as the writer (record_purchase's owner), without SET: see above.
 create or replace function kanta.link_new_purchase()
 returns trigger
 language plpgsql
-security definer
-set search_path = ''
 as $$
 declare
   v_before timestamptz[];
+  v_after uuid[];
 begin
   if new.tier is null then
     new.tier := kanta.member_tier(new.member_id, new.created_at) ->> 'name';
   end if;
-  if new.refunded_at is null then
-    v_before := kanta.purchases_before(new.member_id, new.created_at, new.id);
-    new.prev_at := v_before[1];
-    new.prev2_at := v_before[2];
+  if new.refunded_at is not null then
+    return new;
+  end if;
+  v_before := kanta.purchases_before(new.member_id, new.created_at, new.id);
+  new.prev_at := v_before[1];
+  new.prev2_at := v_before[2];
+  v_after := array(
+    select x.id from kanta.purchases x
+    where x.member_id = new.member_id and (x.created_at, x.id) > (new.created_at, new.id) and x.refunded_at is null
+    order by x.created_at, x.id
+    limit 2
+  );
+  if cardinality(v_after) > 0 then
+    update kanta.purchases set prev_at = new.created_at, prev2_at = v_before[1] where id = v_after[1];
+    update kanta.purchases set prev2_at = new.created_at where id = v_after[2];
   end if;
   return new;
 end
@@ -125,8 +139,9 @@ drop trigger if exists purchases_link on kanta.purchases;
 create trigger purchases_link before insert on kanta.purchases
   for each row when (new.member_id is not null) execute function kanta.link_new_purchase();
 
--- After a member's purchase is written out of order, refunded, or moved: the purchases after it
--- are re-linked. The usual new purchase (the member's latest) costs one index probe.
+-- A purchase refunded (or moved to another member): the purchases after it are linked again,
+-- under the member's row lock, so that record_purchase cannot link to a purchase being refunded.
+-- A deleted member's purchases all lose their member at once (on delete set null): nothing to do.
 create or replace function kanta.relink_after_change()
 returns trigger
 language plpgsql
@@ -134,19 +149,6 @@ security definer
 set search_path = ''
 as $$
 begin
-  if tg_op = 'INSERT' then
-    if exists (
-      select 1 from kanta.purchases x
-      where x.member_id = new.member_id and x.refunded_at is null and x.created_at >= new.created_at
-        and (x.created_at > new.created_at or x.id > new.id)
-    ) then
-      perform kanta.relink_purchases(new.member_id, new.created_at);
-    end if;
-    return null;
-  end if;
-  -- A deleted member's purchases all lose their member at once (on delete set null): nothing to
-  -- re-link. Otherwise the member's row lock keeps record_purchase from linking to a purchase
-  -- being refunded.
   if old.member_id is not null and exists (select 1 from kanta.members where id = old.member_id) then
     perform 1 from kanta.members where id = old.member_id for update;
     perform kanta.relink_purchases(old.member_id, old.created_at);
@@ -159,8 +161,6 @@ begin
 end
 $$;
 drop trigger if exists purchases_relink_insert on kanta.purchases;
-create trigger purchases_relink_insert after insert on kanta.purchases
-  for each row when (new.member_id is not null and new.refunded_at is null) execute function kanta.relink_after_change();
 drop trigger if exists purchases_relink_update on kanta.purchases;
 create trigger purchases_relink_update after update of refunded_at, member_id, created_at on kanta.purchases
   for each row
