@@ -239,6 +239,19 @@ def test_refunding_the_purchase_that_completed_a_card_voids_its_unused_voucher(c
     assert err.value.code == "voucher_void"
 
 
+def test_a_refund_keeps_the_voucher_when_later_stamps_cover_the_purchase(cafe):
+    """Found by the ledger property test: the purchase that completed a card is refunded after two
+    more visits. Its one stamp comes off the current card; voiding the voucher instead would put 5
+    + 2 - 1 = 6 stamps on a 5-stamp card with no voucher for them."""
+    _, member = cafe.customer("a@example.com")
+    bought = [cafe.buy(member, 450, when=at(f"2026-06-0{i + 1}")) for i in range(7)]
+    assert bought[4]["vouchers_issued"] and bought[6]["stamps"] == 2
+    refund = cafe.refund(bought[4]["purchase_id"], when=at("2026-06-08"))
+    # Six purchases remain: one full card (its voucher) and one stamp.
+    assert (refund["vouchers_voided"], refund["stamps_removed"], refund["stamps"]) == ([], 1, 1)
+    assert cafe.redeem(bought[4]["vouchers_issued"][0]["code"], when=at("2026-06-09"))["redeemed_at"]
+
+
 def test_not_enough_points_is_refused_without_writing(db, cafe):
     phone, member = cafe.customer("a@example.com")
     cookie = phone.rpc("my_card", {"p_member_id": member})["rewards"][0]

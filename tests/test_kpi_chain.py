@@ -143,7 +143,7 @@ def test_the_migration_links_a_history_written_before_it(cluster, tmp_path):
                 " (select id from kanta.purchases where member_id is not null order by created_at, id offset 100 limit 1)"
                 " returning member_id"
             ).fetchone()
-        assert [m.name for m in migrate(conninfo)] == ["kpi_visit_chain"]
+        assert "kpi_visit_chain" in [m.name for m in migrate(conninfo)]
         with psycopg.connect(conninfo) as conn:
             linked, wrong, refunded_linked = conn.execute(
                 "select count(*) filter (where p.refunded_at is null),"
