@@ -9,9 +9,9 @@
 --     period's purchases, with no grouping by member.
 --   * tier: the tier the member held when buying (the tier whose multiplier the purchase earned).
 --     The average purchase by tier groups by it: no pass over the members.
--- The chain is kept by triggers, under the member's row lock (record_purchase holds it; a refund
--- takes it): a purchase written late (its transaction began earlier) or a refund re-links the
--- purchases after it.
+-- The chain is kept by two triggers, under the member's row lock (record_purchase holds it; a
+-- refund takes it), with one re-linking step: a purchase written late (its transaction began
+-- earlier) or refunded re-links the at most two purchases after it.
 
 -- =============================================================================================
 -- Section - Columns and their history
@@ -79,101 +79,84 @@ alter table kanta.purchases
   alter column tier type text using (pg_temp.purchase_history(id)).tier;
 drop function pg_temp.purchase_history(uuid);
 
--- Re-link a member's live purchases from p_from on. Only rows whose links change are written.
-create or replace function kanta.relink_purchases(p_member_id uuid, p_from timestamptz)
+-- A place in a member's chain now has p_prev and p_prev2 just before it: the (at most two) live
+-- purchases after (p_at, p_id) follow them. The one re-linking step, for a purchase written late
+-- (p_prev is that purchase) and for a refunded one (p_prev, p_prev2 are what it followed).
+-- On the purchase path, so without SET or SECURITY DEFINER, like kanta.purchases_before.
+create or replace function kanta.link_next(p_member_id uuid, p_at timestamptz, p_id uuid,
+                                           p_prev timestamptz, p_prev2 timestamptz)
 returns void
 language plpgsql
-security definer
-set search_path = ''
 as $$
+declare
+  v_after uuid[];
 begin
-  update kanta.purchases p set prev_at = w.before[1], prev2_at = w.before[2]
-  from (
-    select x.id, kanta.purchases_before(x.member_id, x.created_at, x.id) as before
-    from kanta.purchases x
-    where x.member_id = p_member_id and x.refunded_at is null and x.created_at >= p_from
-  ) w
-  where p.id = w.id
-    and (p.prev_at is distinct from w.before[1] or p.prev2_at is distinct from w.before[2]);
+  v_after := array(
+    select x.id from kanta.purchases x
+    where x.member_id = p_member_id and (x.created_at, x.id) > (p_at, p_id) and x.refunded_at is null
+    order by x.created_at, x.id
+    limit 2
+  );
+  if cardinality(v_after) > 0 then
+    update kanta.purchases set prev_at = p_prev, prev2_at = p_prev2 where id = v_after[1];
+    update kanta.purchases set prev2_at = p_prev where id = v_after[2];
+  end if;
 end
 $$;
 
 -- =============================================================================================
 -- Section - Triggers
 -- =============================================================================================
--- Before a member's purchase is written: its two predecessors, and its tier (the points before
--- it, as record_purchase's tier_before) unless the writer gave it. A purchase written late (its
--- transaction began before one already written) also becomes the predecessor of the (at most two)
--- purchases after it. Runs as the writer (record_purchase's owner), without SET: see above.
+-- Before a member's purchase is written: its two predecessors; and, when it is written late (its
+-- transaction began before one already written), it becomes the predecessor of those after it.
+-- The tier is the writer's to give (record_purchase gives the tier it worked out). Runs as the
+-- writer (record_purchase's owner), without SET: see kanta.purchases_before.
 create or replace function kanta.link_new_purchase()
 returns trigger
 language plpgsql
 as $$
 declare
   v_before timestamptz[];
-  v_after uuid[];
 begin
-  if new.tier is null then
-    new.tier := kanta.member_tier(new.member_id, new.created_at) ->> 'name';
-  end if;
-  if new.refunded_at is not null then
-    return new;
-  end if;
   v_before := kanta.purchases_before(new.member_id, new.created_at, new.id);
   new.prev_at := v_before[1];
   new.prev2_at := v_before[2];
-  v_after := array(
-    select x.id from kanta.purchases x
-    where x.member_id = new.member_id and (x.created_at, x.id) > (new.created_at, new.id) and x.refunded_at is null
-    order by x.created_at, x.id
-    limit 2
-  );
-  if cardinality(v_after) > 0 then
-    update kanta.purchases set prev_at = new.created_at, prev2_at = v_before[1] where id = v_after[1];
-    update kanta.purchases set prev2_at = new.created_at where id = v_after[2];
-  end if;
+  perform kanta.link_next(new.member_id, new.created_at, new.id, new.created_at, v_before[1]);
   return new;
 end
 $$;
 drop trigger if exists purchases_link on kanta.purchases;
 create trigger purchases_link before insert on kanta.purchases
-  for each row when (new.member_id is not null) execute function kanta.link_new_purchase();
+  for each row when (new.member_id is not null and new.refunded_at is null)
+  execute function kanta.link_new_purchase();
 
--- A purchase refunded (or moved to another member): the purchases after it are linked again,
--- under the member's row lock, so that record_purchase cannot link to a purchase being refunded.
--- A deleted member's purchases all lose their member at once (on delete set null): nothing to do.
-create or replace function kanta.relink_after_change()
+-- A refunded purchase leaves its member's chain: the purchases after it follow what it followed.
+-- Under the member's row lock, so that record_purchase cannot link to a purchase being refunded.
+-- (Nothing moves a purchase to another member or another time; a deleted member's purchases lose
+-- their member all at once and leave the KPIs' index together.)
+create or replace function kanta.unlink_refunded_purchase()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 begin
-  if old.member_id is not null and exists (select 1 from kanta.members where id = old.member_id) then
-    perform 1 from kanta.members where id = old.member_id for update;
-    perform kanta.relink_purchases(old.member_id, old.created_at);
-  end if;
-  if new.member_id is not null and new.member_id is distinct from old.member_id then
-    perform 1 from kanta.members where id = new.member_id for update;
-    perform kanta.relink_purchases(new.member_id, new.created_at);
-  end if;
+  perform 1 from kanta.members where id = old.member_id for update;
+  perform kanta.link_next(old.member_id, old.created_at, old.id, old.prev_at, old.prev2_at);
   return null;
 end
 $$;
-drop trigger if exists purchases_relink_insert on kanta.purchases;
-drop trigger if exists purchases_relink_update on kanta.purchases;
-create trigger purchases_relink_update after update of refunded_at, member_id, created_at on kanta.purchases
-  for each row
-  when (old.refunded_at is distinct from new.refunded_at or old.member_id is distinct from new.member_id
-        or old.created_at is distinct from new.created_at)
-  execute function kanta.relink_after_change();
+drop trigger if exists purchases_unlink_refunded on kanta.purchases;
+create trigger purchases_unlink_refunded after update of refunded_at on kanta.purchases
+  for each row when (old.refunded_at is null and new.refunded_at is not null and old.member_id is not null)
+  execute function kanta.unlink_refunded_purchase();
 
 -- =============================================================================================
 -- Section - The counter
 -- =============================================================================================
 -- record_purchase as in the ledger migration, with one change: the purchase row keeps the tier it
--- already worked out (tier_before, whose multiplier the purchase earns), so the trigger above
--- need not work it out again (about 0.1 ms a purchase at 100k members).
+-- already worked out (tier_before, whose multiplier the purchase earns). Working it out again in
+-- a trigger would cost about 0.1 ms a purchase at 100k members.
 create or replace function public.record_purchase(
   p_business_id uuid,
   p_member_id uuid,
