@@ -7,7 +7,7 @@ import re
 import bcrypt
 import psycopg
 
-from backend.transport.base import User
+from shared.transport import User
 from shared.errors import Conflict, InvalidInput, PermissionDenied
 
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")

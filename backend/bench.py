@@ -170,7 +170,7 @@ def bench_insights(ds: Dataset, repeat: int = 20) -> dict:
 
     import psycopg
 
-    from backend.transport.base import User
+    from shared.transport import User
     from backend.transport.postgres import PostgresBackend
 
     pg, business, owner = ds.pg, ds.business, ds.owner
@@ -441,7 +441,7 @@ def _members(ds: Dataset, n: int) -> list[tuple[str, str]]:
 
 
 def _relax(ds: Dataset, backend):
-    from backend.transport.base import User
+    from shared.transport import User
 
     owner = backend.transport()
     owner.user = User(id=ds.owner, email="", role="authenticated")
@@ -534,7 +534,7 @@ def bench_latency(ds: Dataset, n: int = 200) -> dict:
 
     import psycopg
 
-    from backend.transport.base import User
+    from shared.transport import User
 
     backend = _backend_for(ds, 2)
     staff = _relax(ds, backend)

@@ -142,7 +142,7 @@ def _business_id(pg: EmbeddedPostgres, slug: str) -> str:
 
 def _as_service(backend):
     """A transport acting as the trusted service role (the CLI runs on the server)."""
-    from backend.transport.base import User
+    from shared.transport import User
 
     t = backend.transport()
     t.user = User(id="00000000-0000-0000-0000-000000000000", email="", role="service_role")

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from backend.transport.base import Transport
+from shared.transport import Transport
 from shared.errors import Conflict, InvalidInput, KantaError, NotFound, PermissionDenied, Unavailable
 from shared.i18n import LANGUAGES, error_text
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import flet as ft
 
-from backend.transport.base import Transport
+from shared.transport import Transport
 from mobile.wallet import BRAND, WalletApp
 from shared.i18n import DEFAULT_LANGUAGE
 

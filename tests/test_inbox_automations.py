@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from backend.transport.base import User
+from shared.transport import User
 from shared.errors import Conflict, PermissionDenied
 from tests.engine import Cafe, at
 

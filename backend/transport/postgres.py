@@ -16,7 +16,7 @@ import psycopg_pool
 from psycopg import sql
 
 from backend.auth_local import LocalAuth
-from backend.transport.base import Callback, Subscription, Transport, User, as_text, check_call
+from shared.transport import Callback, Subscription, Transport, User, as_text, check_call
 from shared.errors import InvalidInput, KantaError, PermissionDenied, Unavailable, from_sqlstate
 
 log = logging.getLogger(__name__)

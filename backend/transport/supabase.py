@@ -15,7 +15,7 @@ from realtime.types import RealtimeSubscribeStates
 from supabase import Client, ClientOptions, create_client
 from supabase_auth.errors import AuthApiError, AuthError
 
-from backend.transport.base import Callback, Subscription, Transport, User, check_call
+from shared.transport import Callback, Subscription, Transport, User, check_call
 from shared.errors import KantaError, PermissionDenied, Unavailable, from_postgrest
 
 log = logging.getLogger(__name__)
