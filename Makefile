@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# devtools/ (bench, seed, the demo café) stays out of the wheel; the clone's venv can import it.
+	$(BIN)/python -c "import pathlib, site; pathlib.Path(site.getsitepackages()[0], 'kanta-devtools.pth').write_text(str(pathlib.Path.cwd()) + '\\n')"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

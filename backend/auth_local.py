@@ -7,8 +7,8 @@ import re
 import bcrypt
 import psycopg
 
-from shared.transport import User
 from shared.errors import Conflict, InvalidInput, PermissionDenied
+from shared.transport import User
 
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 MIN_PASSWORD = 8

@@ -13,30 +13,17 @@ import sys
 import time
 from pathlib import Path
 
+from backend.bootstrap import embedded_backend, service_transport
 from backend.config import Settings
 from backend.embedded import DatabaseError, EmbeddedPostgres
 from backend.migrate import MigrationError, migrate
 from shared.errors import KantaError
 from shared.i18n import error_text
 
-DEMO_PASSWORD = "kanta-demo"
-DEMO_USERS = {
-    "owner": "omistaja@kanta.demo",
-    "staff": "barista@kanta.demo",
-    "customer": "asiakas@kanta.demo",
-}
-DEMO_BUSINESS = {"p_name": "Kahvila Kanta", "p_slug": "kahvila-kanta"}
-
 
 def _db(args) -> EmbeddedPostgres:
     data_dir = args.data_dir or Settings.from_env().data_dir
     return EmbeddedPostgres(data_dir, port=getattr(args, "port", None))
-
-
-def _backend(pg: EmbeddedPostgres):
-    from backend.transport.postgres import PostgresBackend
-
-    return PostgresBackend(pg.conninfo(user="authenticator"), pg.conninfo())
 
 
 # ---- kanta db ... -----------------------------------------------------------------------------
@@ -112,7 +99,7 @@ def cmd_user_add(args) -> int:
             password = getpass.getpass("Password (8+ characters): ")
         else:
             password, generated = secrets.token_urlsafe(12), True
-    backend = _backend(pg)
+    backend = embedded_backend(pg)
     try:
         user = backend.auth.create_user(args.email, password, role_hint=args.role)
         session = backend.transport()
@@ -121,7 +108,9 @@ def cmd_user_add(args) -> int:
             session.rpc("create_business", {"p_name": args.business_name or args.business, "p_slug": args.business})
         elif args.business and args.role == "staff":
             biz = _business_id(pg, args.business)
-            _as_service(backend).rpc("add_staff", {"p_business_id": biz, "p_email": args.email, "p_role": "staff"})
+            service_transport(backend).rpc(
+                "add_staff", {"p_business_id": biz, "p_email": args.email, "p_role": "staff"}
+            )
     finally:
         backend.close()
     print(f"created {args.role} {user.email} ({user.id})")
@@ -140,194 +129,61 @@ def _business_id(pg: EmbeddedPostgres, slug: str) -> str:
     return str(row[0])
 
 
-def _as_service(backend):
-    """A transport acting as the trusted service role (the CLI runs on the server)."""
-    from shared.transport import User
-
-    t = backend.transport()
-    t.user = User(id="00000000-0000-0000-0000-000000000000", email="", role="service_role")
-    return t
-
-
 # ---- kanta demo / serve -----------------------------------------------------------------------
-
-
-DEMO_PROGRAM = {
-    "stamps_per_card": 10,
-    "stamp_reward": "Kahvi talon piikkiin",
-    "points_per_euro": 1,
-    "tiers": [
-        {"name": "Bronze", "min_points": 0, "multiplier": 1.0, "perks": []},
-        {"name": "Silver", "min_points": 250, "multiplier": 1.25, "perks": ["free_refill"]},
-        {"name": "Gold", "min_points": 750, "multiplier": 1.5, "perks": ["early_access"]},
-    ],
-    "rewards": [{"name": "Korvapuusti", "cost_points": 60}, {"name": "Kahvipussi 250 g", "cost_points": 300}],
-    "referral_welcome_reward": "Tervetuliaiskahvi",
-    "referral_referrer_reward": "Kahvi ystävän tuomisesta",
-    "birthday_reward": "Synttärileivos",
-}
-# Aino's last weeks at the café: (days ago, cents). Twelve visits: one full card and two stamps.
-DEMO_VISITS = [
-    (75, 390), (68, 840), (61, 420), (54, 1250), (47, 380), (40, 2290),
-    (33, 450), (26, 980), (19, 560), (12, 1180), (5, 420), (1, 560),
-]  # fmt: skip
-DEMO_REGULARS = 120
-DEMO_REVIEW_URL = "https://g.page/r/kahvila-kanta/review"
-
-
-def seed_demo(backend) -> dict:
-    """The demo café with an owner, a barista, a customer and her recent visits. Safe to run again."""
-    import datetime as dt
-    import uuid
-
-    from shared.errors import Conflict
-
-    sessions = {}
-    for role, email in DEMO_USERS.items():
-        try:
-            backend.auth.create_user(email, DEMO_PASSWORD, role_hint=role)
-        except Conflict:
-            pass
-        sessions[role] = backend.transport()
-        sessions[role].sign_in(email, DEMO_PASSWORD)
-    try:
-        business = sessions["owner"].rpc("create_business", DEMO_BUSINESS)
-    except Conflict:
-        business = None
-    card = sessions["customer"].rpc("join_business", {"p_slug": DEMO_BUSINESS["p_slug"], "p_display_name": "Aino"})
-    if business:
-        owner, staff = sessions["owner"], sessions["staff"]
-        owner.rpc("add_staff", {"p_business_id": business["id"], "p_email": DEMO_USERS["staff"]})
-        owner.rpc("update_program", {"p_business_id": business["id"], "p_settings": DEMO_PROGRAM})
-        # Regulars of the last half year, so the owner's dashboard, segments and churn list have
-        # something to show: the same seed as `kanta seed`, through the same API.
-        from backend.seed import seed
-
-        seed(
-            backend.auth.admin_conninfo,
-            members=DEMO_REGULARS,
-            months=6,
-            visits_per_member=9,
-            cafe=business,
-            progress=lambda _m: None,
-        )
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        for days_ago, cents in DEMO_VISITS:
-            # Backdated through the server-side clock: the same record_purchase the counter uses.
-            staff.clock = now - dt.timedelta(days=days_ago, hours=2)
-            staff.rpc(
-                "record_purchase",
-                {
-                    "p_business_id": business["id"],
-                    "p_member_id": card["member_id"],
-                    "p_amount_cents": cents,
-                    "p_idempotency_key": f"demo-{uuid.uuid4()}",
-                },
-            )
-        staff.clock = None
-        owner.rpc("update_program", {"p_business_id": business["id"], "p_settings": {"review_url": DEMO_REVIEW_URL}})
-        drop = owner.rpc(
-            "create_drop",
-            {
-                "p_business_id": business["id"],
-                "p_title": "Joulublend 250 g",
-                "p_description": "Paahtimon joulukahvi, vain 24 pussia.",
-                "p_vip_starts_at": (now - dt.timedelta(hours=1)).isoformat(),
-                "p_public_starts_at": (now + dt.timedelta(days=2)).isoformat(),
-                "p_ends_at": (now + dt.timedelta(days=9)).isoformat(),
-                "p_stock": 24,
-            },
-        )
-        customer = sessions["customer"]
-        customer.rpc("update_my_profile", {"p_member_id": card["member_id"], "p_changes": {"marketing_consent": True}})
-        # Aino is a VIP, so she has reserved from the drop's early window.
-        owner.rpc(
-            "grant_vip",
-            {
-                "p_business_id": business["id"],
-                "p_member_id": card["member_id"],
-                "p_until": (now + dt.timedelta(days=90)).isoformat(),
-            },
-        )
-        customer.rpc("reserve_drop", {"p_drop_id": drop["id"]})
-        _as_service(backend).rpc("run_automations", {})
-        owner.rpc(
-            "send_message",
-            {
-                "p_business_id": business["id"],
-                "p_target": "all",
-                "p_title": "Joulun aukioloajat",
-                "p_body": "Olemme auki jouluaattona klo 8–13. Hyvää joulua!",
-            },
-        )
-    return {"business": DEMO_BUSINESS["p_slug"], "users": DEMO_USERS, "password": DEMO_PASSWORD}
-
-
-def default_transport_factory():
-    """Supabase when SUPABASE_URL and SUPABASE_ANON_KEY are set, else the embedded database (started if needed)."""
-    settings = Settings.from_env()
-    if settings.hosted:
-        from backend.transport.supabase import SupabaseTransport
-
-        return lambda: SupabaseTransport(settings.supabase_url, settings.supabase_anon_key)
-    pg = EmbeddedPostgres(settings.data_dir)
-    pg.start()
-    migrate(pg.conninfo(user="postgres"))
-    return _backend(pg).transport
 
 
 def cmd_serve(args, *, demo: bool = False) -> int:
     import uvicorn
 
+    from backend.bootstrap import wire
     from backend.server import build_app
 
     settings = Settings.from_env()
     port = args.port or settings.port
-    pg = None
-    started_here = False
-    if settings.hosted:
-        from backend.transport.supabase import SupabaseTransport
-
-        def new_transport():
-            return SupabaseTransport(settings.supabase_url, settings.supabase_anon_key)
-
-        backend = None
-        describe = {"backend": "supabase", "pid": os.getpid()}
-    else:
-        pg = EmbeddedPostgres(args.data_dir or settings.data_dir)
-        t0 = time.perf_counter()
-        started_here = pg.start(owner_pid=os.getpid())
-        print(f"database ready in {time.perf_counter() - t0:.2f} s ({pg.data_dir})", flush=True)
-        migrate(pg.conninfo(user="postgres"))
-        backend = _backend(pg)
+    wiring = wire(settings, data_dir=args.data_dir, owner_pid=os.getpid())
+    try:
+        if wiring.pg is not None:
+            print(f"database ready in {wiring.startup_seconds:.2f} s ({wiring.pg.data_dir})", flush=True)
         if demo:
-            info = seed_demo(backend)
+            if wiring.hosted:
+                print("kanta demo: the demo café is for the embedded database; unset SUPABASE_URL", file=sys.stderr)
+                return 2
+            info = _devtools("demo_cafe").seed_demo(wiring.backend)
             print(
                 f"demo café '{info['business']}': sign in as {info['users']['owner']} or "
                 f"{info['users']['customer']}, password {info['password']}",
                 flush=True,
             )
-        new_transport = backend.transport
-        describe = {"backend": "embedded", "pid": os.getpid()}
-    app = build_app(new_transport, describe=lambda: describe, public_url=settings.public_url)
-    print(f"Kanta is at http://{settings.host}:{port}  (Ctrl-C stops it)", flush=True)
-    # uvicorn re-raises the signal that stopped it once it has shut down; for SIGTERM the default
-    # action would end the process before the database is stopped, so exit through Python instead.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
+        app = build_app(wiring.new_transport, describe=wiring.describe, public_url=settings.public_url)
+        print(f"Kanta is at http://{settings.host}:{port}  (Ctrl-C stops it)", flush=True)
+        # uvicorn re-raises the signal that stopped it once it has shut down; for SIGTERM the default
+        # action would end the process before the database is stopped, so exit through Python instead.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         uvicorn.run(app, host=settings.host, port=port, log_level="warning")
     finally:
-        if backend is not None:
-            backend.close()
-        if pg is not None and started_here:
-            pg.stop()
+        if wiring.close():
             print("database stopped", flush=True)
     return 0
 
 
-def cmd_seed(args) -> int:
-    from backend.seed import seed
+def _devtools(module: str):
+    """A developer tool (`kanta demo`, `seed`, `bench`): in a clone's environment, not in the wheel."""
+    import importlib
 
+    try:
+        return importlib.import_module(f"devtools.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("devtools", f"devtools.{module}"):
+            raise
+        print(
+            "kanta: the developer tools (demo, seed, bench) come with a clone of the repository: run `make demo`",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from exc
+
+
+def cmd_seed(args) -> int:
+    seed = _devtools("seed").seed
     pg = _db(args)
     if not pg.running():
         pg.start()
@@ -349,9 +205,9 @@ def cmd_export_members(args) -> int:
         pg.start()
     migrate(pg.conninfo(user="postgres"))
     business = _business_id(pg, args.business)
-    backend = _backend(pg)
+    backend = embedded_backend(pg)
     try:
-        text = _as_service(backend).rpc("export_marketing", {"p_business_id": business, "p_format": args.format})
+        text = service_transport(backend).rpc("export_marketing", {"p_business_id": business, "p_format": args.format})
     finally:
         backend.close()
     if args.out:
@@ -363,16 +219,20 @@ def cmd_export_members(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from backend.bench import run
+    bench = _devtools("bench")
 
     known = ["foundation", "throughput", "latency", "insights", "ui"]
     unknown = [s for s in args.sections if s not in known]
     if unknown:
         print(f"kanta bench: unknown section {unknown[0]!r}; choose from {', '.join(known)}", file=sys.stderr)
         return 2
-    from backend.bench import DEFAULT_SECTIONS
-
-    run(args.sections or DEFAULT_SECTIONS, args.json, data_dir=args.data_dir, members=args.members, months=args.months)
+    bench.run(
+        args.sections or bench.DEFAULT_SECTIONS,
+        args.json,
+        data_dir=args.data_dir,
+        members=args.members,
+        months=args.months,
+    )
     return 0
 
 

@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from shared.transport import Transport
 from shared.errors import Conflict, InvalidInput, KantaError, NotFound, PermissionDenied, Unavailable
 from shared.i18n import LANGUAGES, error_text
+from shared.transport import Transport
 
 # A WooCommerce order is a few kilobytes; anything far larger is not one.
 MAX_WEBHOOK_BYTES = 1_000_000

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import flet as ft
 
-from shared.transport import Transport
 from mobile.wallet import BRAND, WalletApp
 from shared.i18n import DEFAULT_LANGUAGE
+from shared.transport import Transport
 
 
 def make_main(
@@ -40,6 +40,6 @@ def make_main(
 
 def main(page: ft.Page) -> None:
     """Entry for `flet run` and `flet build` ([tool.flet.app] in pyproject.toml)."""
-    from backend.cli import default_transport_factory
+    from backend.bootstrap import wire
 
-    make_main(default_transport_factory())(page)
+    make_main(wire().new_transport)(page)

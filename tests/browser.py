@@ -1,6 +1,6 @@
 """The real-browser helpers live in backend/browser.py (the bench and the screenshots use them too)."""
 
-from backend.browser import (  # noqa: F401
+from devtools.browser import (  # noqa: F401
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,

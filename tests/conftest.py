@@ -193,6 +193,18 @@ def screens(backend, tmp_path):
 
 
 @pytest.fixture
+def cafe(request, users):
+    """The one café builder: an owner, a barista and the program a test asks for with
+    `@pytest.mark.program(stamps_per_card=3, ...)` on the test, its class or its module."""
+    from tests.engine import Cafe
+
+    settings: dict = {}
+    for marker in reversed(list(request.node.iter_markers("program"))):
+        settings.update(marker.kwargs)
+    return Cafe(users, settings=settings or None)
+
+
+@pytest.fixture
 def own_cluster():
     """A cluster of this test's own, since it is restarted under load."""
     path = Path("/dev/shm" if Path("/dev/shm").is_dir() else "/tmp") / f"kanta-emb-r{os.getpid()}"

@@ -115,7 +115,7 @@ def test_the_migration_links_a_history_written_before_it(cluster, tmp_path):
     import shutil
 
     from backend.migrate import MIGRATIONS_DIR, migrate
-    from backend.seed import TZ, seed
+    from devtools.seed import TZ, seed
 
     before = tmp_path / "before"
     before.mkdir()

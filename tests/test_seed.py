@@ -5,7 +5,7 @@ import datetime as dt
 
 import psycopg
 
-from backend.seed import TZ, seed
+from devtools.seed import TZ, seed
 
 END = dt.datetime(2026, 6, 30, 18, 0, tzinfo=TZ)
 

@@ -16,8 +16,8 @@ import psycopg_pool
 from psycopg import sql
 
 from backend.auth_local import LocalAuth
-from shared.transport import Callback, Subscription, Transport, User, as_text, check_call
 from shared.errors import InvalidInput, KantaError, PermissionDenied, Unavailable, from_sqlstate
+from shared.transport import Callback, Subscription, Transport, User, as_text, check_call
 
 log = logging.getLogger(__name__)
 

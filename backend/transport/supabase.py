@@ -15,8 +15,8 @@ from realtime.types import RealtimeSubscribeStates
 from supabase import Client, ClientOptions, create_client
 from supabase_auth.errors import AuthApiError, AuthError
 
-from shared.transport import Callback, Subscription, Transport, User, check_call
 from shared.errors import KantaError, PermissionDenied, Unavailable, from_postgrest
+from shared.transport import Callback, Subscription, Transport, User, check_call
 
 log = logging.getLogger(__name__)
 

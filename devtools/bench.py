@@ -126,7 +126,7 @@ def prepare_dataset(data_dir: Path, members: int, months: int) -> Dataset:
     """Seed (or reuse) a café with `members` members and `months` of history, vacuumed."""
     import psycopg
 
-    from backend.seed import seed
+    from devtools.seed import seed
 
     pg = EmbeddedPostgres(data_dir)
     pg.start()
@@ -170,8 +170,8 @@ def bench_insights(ds: Dataset, repeat: int = 20) -> dict:
 
     import psycopg
 
-    from shared.transport import User
     from backend.transport.postgres import PostgresBackend
+    from shared.transport import User
 
     pg, business, owner = ds.pg, ds.business, ds.owner
     results: dict = {}
@@ -294,7 +294,7 @@ def bench_ui(rounds: int = 3) -> dict:
 
     from playwright.sync_api import sync_playwright
 
-    from backend.browser import CHROMIUM, CHROMIUM_ARGS, fill, open_app, served_demo
+    from devtools.browser import CHROMIUM, CHROMIUM_ARGS, fill, open_app, served_demo
 
     def first_card(browser, url: str) -> dict:
         t0 = time.perf_counter()
@@ -334,7 +334,7 @@ def _rss_mb(url: str, browser, urllib_request) -> dict:
     """The server's resident memory with 1 and with 20 open sessions (pages on the wallet)."""
     import json as _json
 
-    from backend.browser import open_app
+    from devtools.browser import open_app
 
     pid = _json.loads(urllib_request.urlopen(f"{url}/healthz", timeout=5).read()).get("pid")
     if not pid:
@@ -402,7 +402,7 @@ def load_cafe(ds: Dataset, members: int = 2000) -> Dataset:
     so their purchases leave the big café, which the insights are measured on, as it was."""
     import psycopg
 
-    from backend.seed import seed
+    from devtools.seed import seed
 
     query = (
         "select b.id::text, s.user_id::text from kanta.businesses b join kanta.staff s on s.business_id = b.id"

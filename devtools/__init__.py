@@ -1,0 +1,1 @@
+"""Developer tools, left out of the wheel: the benchmark, the history seed, the demo café, browser helpers."""
