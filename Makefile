@@ -22,8 +22,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check backend shared mobile tests
-	$(BIN)/ruff format --check backend shared mobile tests
+	$(BIN)/ruff check backend shared mobile devtools scripts tests
+	$(BIN)/ruff format --check backend shared mobile devtools scripts tests
+	$(BIN)/lint-imports
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
