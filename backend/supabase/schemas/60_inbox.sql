@@ -5,14 +5,6 @@
 -- =============================================================================================
 -- Section - Profile and consent
 -- =============================================================================================
-alter table kanta.members add column if not exists phone text;
-alter table kanta.members add column if not exists birthday date;
-alter table kanta.members add column if not exists birthday_set_at timestamptz;
-alter table kanta.members add column if not exists marketing_consent boolean not null default false;
-alter table kanta.members add column if not exists consent_at timestamptz;
-alter table kanta.members drop constraint if exists members_phone_format;
-alter table kanta.members add constraint members_phone_format check (phone is null or phone ~ '^\+?[0-9 ]{5,20}$');
-
 -- Change any of display_name, phone, birthday, marketing_consent on my own card.
 create or replace function public.update_my_profile(p_member_id uuid, p_changes jsonb)
 returns jsonb
@@ -79,6 +71,8 @@ $$;
 revoke execute on function public.update_my_profile(uuid, jsonb) from public, anon;
 grant execute on function public.update_my_profile(uuid, jsonb) to authenticated, service_role;
 
+
+
 -- =============================================================================================
 -- Section - Messages
 -- =============================================================================================
@@ -100,15 +94,20 @@ create table if not exists kanta.messages (
                                            'owner', 'feedback_reply')),
   constraint messages_text check (coalesce(length(title), 0) <= 120 and coalesce(length(body), 0) <= 2000)
 );
+
 create index if not exists messages_member_idx on kanta.messages (member_id, id desc);
 
 alter table kanta.messages enable row level security;
+
 revoke all on kanta.messages from anon, authenticated, public;
+
 grant select on kanta.messages to authenticated;
-drop policy if exists "Messages are viewable by their member" on kanta.messages;
+
 create policy "Messages are viewable by their member" on kanta.messages
   for select to authenticated
   using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = auth.uid()));
+
+
 
 -- Send one message unless its key was used; marketing ones only with consent. True if sent.
 create or replace function kanta.send(p_member_id uuid, p_kind text, p_marketing boolean, p_key text,
@@ -139,6 +138,8 @@ begin
 end
 $$;
 
+
+
 -- =============================================================================================
 -- Section - Automation rules
 -- =============================================================================================
@@ -155,6 +156,8 @@ as $$
                                            + interval '1 month - 1 day'))::int))
 $$;
 
+
+
 -- At risk: at least 3 visits, and the days since the last one exceed k times the member's own
 -- typical gap between visits.
 create or replace function kanta.is_at_risk(p_visits integer, p_first timestamptz, p_last timestamptz,
@@ -162,16 +165,17 @@ create or replace function kanta.is_at_risk(p_visits integer, p_first timestampt
 returns boolean
 language sql
 immutable
-set search_path = ''
 as $$
   select p_visits >= 3 and p_last < p_at
      and date_part('epoch', p_at - p_last)
          > p_k::float8 * greatest(date_part('epoch', p_last - p_first) / (p_visits - 1), 86400)
 $$;
 
+
+
 -- Every automation, for every business, as of p_now. Running it again the same day sends
 -- nothing twice. For the service role (a scheduler); returns how many of each kind went out.
-create or replace function public.run_automations(p_now timestamptz default null)
+create or replace function kanta.run_automations(p_now timestamptz default null)
 returns jsonb
 language plpgsql
 security definer
@@ -271,8 +275,11 @@ begin
   return v_sent;
 end
 $$;
-revoke execute on function public.run_automations(timestamptz) from public, anon, authenticated;
-grant execute on function public.run_automations(timestamptz) to service_role;
+revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated;
+grant execute on function kanta.run_automations(timestamptz) to service_role;
+revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated, service_role;
+
+
 
 -- =============================================================================================
 -- Section - Public functions: inbox
@@ -330,6 +337,8 @@ $$;
 revoke execute on function public.mark_message_read(bigint) from public, anon;
 grant execute on function public.mark_message_read(bigint) to authenticated, service_role;
 
+
+
 -- The owner writes to one member ("member:<id>"), everyone ("all"), VIPs ("vip") or a tier
 -- ("tier:<name>"). Marketing: only members who consented receive it.
 create or replace function public.send_message(p_business_id uuid, p_target text, p_title text, p_body text)
@@ -367,5 +376,3 @@ end
 $$;
 revoke execute on function public.send_message(uuid, text, text, text) from public, anon;
 grant execute on function public.send_message(uuid, text, text, text) to authenticated, service_role;
-
-select kanta.grant_helpers();
