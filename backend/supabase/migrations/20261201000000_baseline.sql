@@ -285,7 +285,8 @@ create table if not exists kanta.members (
   spend_cents bigint not null default 0,
   first_visit_at timestamptz,
   last_visit_at timestamptz,
-  tier text,
+  -- No cached tier: the tier moves with the calendar (a rolling window), so it is always read
+  -- through kanta.member_tier (30_ledger.sql), the one definition.
   unique (business_id, user_id),
   unique (business_id, member_number),
   constraint members_display_name_length check (display_name is null or length(display_name) <= 80),
@@ -1014,6 +1015,9 @@ begin
 end
 $$;
 
+-- The one definition of the tier a member holds at p_at. The card, the counter's panel, the
+-- exports and the inbox's `tier:` targeting all read it; nothing caches it, because the tier
+-- changes with the calendar alone (the window moves) while a cache changes only on a write.
 create or replace function kanta.member_tier(p_member_id uuid, p_at timestamptz)
 returns jsonb
 language plpgsql
@@ -1699,8 +1703,7 @@ begin
     visits = visits + 1,
     spend_cents = spend_cents + p_amount_cents,
     first_visit_at = coalesce(first_visit_at, v_now),
-    last_visit_at = greatest(coalesce(last_visit_at, v_now), v_now),
-    tier = v_tier_after ->> 'name'
+    last_visit_at = greatest(coalesce(last_visit_at, v_now), v_now)
   where id = v_member.id
   returning * into v_member;
 
@@ -1899,8 +1902,7 @@ begin
     update kanta.members set
       visits = greatest(visits - 1, 0),
       spend_cents = greatest(spend_cents - v_purchase.amount_cents, 0),
-      points_debt = points_debt + v_debt,
-      tier = kanta.member_tier(id, v_now) ->> 'name'
+      points_debt = points_debt + v_debt
     where id = v_member.id
     returning * into v_member;
     perform kanta.notify('member:' || v_member.id, 'purchase_refunded', jsonb_build_object('purchase_id', v_purchase.id));
@@ -1918,7 +1920,7 @@ begin
     'vouchers_voided', v_voided,
     'stamps', v_member.stamps,
     'points', v_member.points,
-    'tier', v_member.tier,
+    'tier', kanta.member_tier(v_member.id, v_now) ->> 'name',
     'refunded_at', v_now
   );
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
@@ -3819,7 +3821,8 @@ begin
            || coalesce(string_agg(concat_ws(',',
                 kanta.csv(mb.member_number), kanta.csv(mb.display_name), kanta.csv(u.email),
                 kanta.csv(to_char(mb.joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(mb.tier), kanta.csv(s.segment),
+                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(kanta.member_tier(mb.id, v_now) ->> 'name'),
+                kanta.csv(s.segment),
                 kanta.csv(to_char(mb.last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
                 mb.marketing_consent), chr(10) order by mb.member_number) || chr(10), '')
     from kanta.members mb
@@ -4272,7 +4275,7 @@ begin
   return (
     with people as (
       select mb.member_number, mb.display_name, u.email, mb.joined_at, mb.visits, mb.spend_cents, mb.points,
-             mb.stamps, mb.tier, s.segment, mb.last_visit_at,
+             mb.stamps, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment, mb.last_visit_at,
              split_part(btrim(coalesce(mb.display_name, '')), ' ', 1) as first_name,
              btrim(substr(btrim(coalesce(mb.display_name, '')),
                           length(split_part(btrim(coalesce(mb.display_name, '')), ' ', 1)) + 1)) as last_name,

@@ -97,7 +97,8 @@ create table if not exists kanta.members (
   spend_cents bigint not null default 0,
   first_visit_at timestamptz,
   last_visit_at timestamptz,
-  tier text,
+  -- No cached tier: the tier moves with the calendar (a rolling window), so it is always read
+  -- through kanta.member_tier (30_ledger.sql), the one definition.
   unique (business_id, user_id),
   unique (business_id, member_number),
   constraint members_display_name_length check (display_name is null or length(display_name) <= 80),

@@ -126,6 +126,9 @@ begin
 end
 $$;
 
+-- The one definition of the tier a member holds at p_at. The card, the counter's panel, the
+-- exports and the inbox's `tier:` targeting all read it; nothing caches it, because the tier
+-- changes with the calendar alone (the window moves) while a cache changes only on a write.
 create or replace function kanta.member_tier(p_member_id uuid, p_at timestamptz)
 returns jsonb
 language plpgsql

@@ -311,8 +311,7 @@ begin
     visits = visits + 1,
     spend_cents = spend_cents + p_amount_cents,
     first_visit_at = coalesce(first_visit_at, v_now),
-    last_visit_at = greatest(coalesce(last_visit_at, v_now), v_now),
-    tier = v_tier_after ->> 'name'
+    last_visit_at = greatest(coalesce(last_visit_at, v_now), v_now)
   where id = v_member.id
   returning * into v_member;
 
@@ -511,8 +510,7 @@ begin
     update kanta.members set
       visits = greatest(visits - 1, 0),
       spend_cents = greatest(spend_cents - v_purchase.amount_cents, 0),
-      points_debt = points_debt + v_debt,
-      tier = kanta.member_tier(id, v_now) ->> 'name'
+      points_debt = points_debt + v_debt
     where id = v_member.id
     returning * into v_member;
     perform kanta.notify('member:' || v_member.id, 'purchase_refunded', jsonb_build_object('purchase_id', v_purchase.id));
@@ -530,7 +528,7 @@ begin
     'vouchers_voided', v_voided,
     'stamps', v_member.stamps,
     'points', v_member.points,
-    'tier', v_member.tier,
+    'tier', kanta.member_tier(v_member.id, v_now) ->> 'name',
     'refunded_at', v_now
   );
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);

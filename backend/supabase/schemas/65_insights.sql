@@ -370,7 +370,8 @@ begin
            || coalesce(string_agg(concat_ws(',',
                 kanta.csv(mb.member_number), kanta.csv(mb.display_name), kanta.csv(u.email),
                 kanta.csv(to_char(mb.joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(mb.tier), kanta.csv(s.segment),
+                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(kanta.member_tier(mb.id, v_now) ->> 'name'),
+                kanta.csv(s.segment),
                 kanta.csv(to_char(mb.last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
                 mb.marketing_consent), chr(10) order by mb.member_number) || chr(10), '')
     from kanta.members mb

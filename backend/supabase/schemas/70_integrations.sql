@@ -285,7 +285,7 @@ begin
   return (
     with people as (
       select mb.member_number, mb.display_name, u.email, mb.joined_at, mb.visits, mb.spend_cents, mb.points,
-             mb.stamps, mb.tier, s.segment, mb.last_visit_at,
+             mb.stamps, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment, mb.last_visit_at,
              split_part(btrim(coalesce(mb.display_name, '')), ' ', 1) as first_name,
              btrim(substr(btrim(coalesce(mb.display_name, '')),
                           length(split_part(btrim(coalesce(mb.display_name, '')), ' ', 1)) + 1)) as last_name,
