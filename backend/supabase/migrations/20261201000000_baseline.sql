@@ -14,14 +14,11 @@
 -- =============================================================================================
 create schema if not exists kanta;
 
-
 -- authenticated may read kanta's tables only through the RLS policies below (Supabase Realtime
 -- needs SELECT to deliver row changes); anon sees nothing.
 grant usage on schema kanta to authenticated, service_role;
 
 revoke all on schema kanta from anon, public;
-
-
 
 -- =============================================================================================
 -- Section - Errors
@@ -63,13 +60,12 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Clock
 -- Every rule reads the time from here. Server-side code (tests, imports, the seed generator) may
 -- set `kanta.clock` inside its own transaction; API clients cannot set settings at all.
 -- =============================================================================================
+-- No SET clause (only pg_catalog functions inside), so the queries that call it inline it.
 create or replace function kanta.now()
 returns timestamptz
 language sql
@@ -77,8 +73,6 @@ stable
 as $$
   select coalesce(nullif(current_setting('kanta.clock', true), '')::timestamptz, now())
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Human-friendly numbers and codes
@@ -101,8 +95,6 @@ as $$
   ) x
 $$;
 
-
-
 -- A random code from an alphabet without look-alikes (no 0/O, 1/I/L).
 create or replace function kanta.random_code(p_length int)
 returns text
@@ -114,8 +106,6 @@ as $$
   from (select uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) as b) r,
        generate_series(0, p_length - 1) as i
 $$;
-
-
 
 -- A prefixed random code not yet in kanta.<table>.<column> (collisions are rare; retry on one).
 create or replace function kanta.unused_code(p_prefix text, p_length int, p_table text, p_column text)
@@ -138,8 +128,6 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Live updates
 -- Payloads carry ids only: a listener re-reads through the API, so RLS decides what it sees.
@@ -159,12 +147,10 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Helper grants
 -- Internal helpers are never part of the API; only the predicates that RLS policies call are
--- executable by `authenticated`. Every migration ends by calling this, once it has added its own.
+-- executable by `authenticated`. 99_helper_grants.sql calls it last; so does a migration that adds one.
 -- =============================================================================================
 create or replace function kanta.grant_helpers()
 returns void
@@ -208,8 +194,6 @@ create table if not exists kanta.businesses (
   constraint businesses_color_format check (color ~ '^#[0-9A-Fa-f]{6}$')
 );
 
-
-
 -- =============================================================================================
 -- Section - Staff
 -- =============================================================================================
@@ -224,10 +208,10 @@ create table if not exists kanta.staff (
 
 create index if not exists staff_user_idx on kanta.staff (user_id);
 
-
-
 -- The one authorisation predicate. An owner is also staff. The service role (the trusted
 -- server side: CLI, automations) acts as owner everywhere.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.is_staff(p_business_id uuid, p_role text default 'staff')
 returns boolean
 language plpgsql
@@ -248,8 +232,6 @@ begin
 end
 $$;
 
-
-
 -- The same predicate as a guard at the top of a function: refuses with owner_only / staff_only.
 create or replace function kanta.require_staff(p_business_id uuid, p_role text default 'staff')
 returns void
@@ -263,8 +245,6 @@ begin
   end if;
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Members
@@ -308,8 +288,6 @@ create table if not exists kanta.members (
 
 create index if not exists members_user_idx on kanta.members (user_id);
 
-
-
 -- Seven random digits (not starting with 0) and a Luhn check digit, unused in the business.
 create or replace function kanta.new_member_number(p_business_id uuid)
 returns text
@@ -332,9 +310,9 @@ begin
 end
 $$;
 
-
-
 -- Accepts "1234 5678", "1234-5678" or "12345678"; null unless eight digits with a valid check digit.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.parse_member_number(p_text text)
 returns text
 language plpgsql
@@ -350,8 +328,6 @@ begin
   );
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - RLS Policies
@@ -380,8 +356,6 @@ create policy "Staff rows are viewable by the business's staff" on kanta.staff
 create policy "Members are viewable by themselves and the business's staff" on kanta.members
   for select to authenticated
   using (user_id = auth.uid() or kanta.is_staff(business_id));
-
-
 
 -- =============================================================================================
 -- Section - Public functions
@@ -433,8 +407,6 @@ $$;
 revoke execute on function public.create_business(text, text, text, text) from public, anon;
 grant execute on function public.create_business(text, text, text, text) to authenticated, service_role;
 
-
-
 -- The owner adds an existing user as staff or co-owner (or changes their role).
 create or replace function public.add_staff(p_business_id uuid, p_email text, p_role text default 'staff')
 returns jsonb
@@ -463,8 +435,6 @@ end
 $$;
 revoke execute on function public.add_staff(uuid, text, text) from public, anon;
 grant execute on function public.add_staff(uuid, text, text) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - Live topics
@@ -544,8 +514,6 @@ as $$
   values (p_business_id, auth.uid(), p_action, p_target, coalesce(p_detail, '{}'::jsonb), kanta.now())
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Programs
 -- =============================================================================================
@@ -584,8 +552,6 @@ create table if not exists kanta.programs (
   constraint programs_birthday_reward check (length(btrim(birthday_reward)) between 1 and 80)
 );
 
-
-
 -- Every business has a program from the start.
 create or replace function kanta.create_default_program()
 returns trigger
@@ -602,8 +568,6 @@ $$;
 create trigger businesses_default_program after insert on kanta.businesses
   for each row execute function kanta.create_default_program();
 
-
-
 -- =============================================================================================
 -- Section - Rewards catalogue (bought with points)
 -- =============================================================================================
@@ -619,13 +583,13 @@ create table if not exists kanta.rewards (
   constraint rewards_cost check (cost_points between 1 and 1000000)
 );
 
-
-
 -- =============================================================================================
 -- Section - Tiers
 -- The one definition of "which tier": the highest whose threshold the points earned inside the
 -- rolling window reach.
 -- =============================================================================================
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.tier_for(p_tiers jsonb, p_points integer)
 returns jsonb
 language plpgsql
@@ -643,6 +607,8 @@ begin
 end
 $$;
 
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.next_tier(p_tiers jsonb, p_points integer)
 returns jsonb
 language plpgsql
@@ -659,8 +625,6 @@ begin
   );
 end
 $$;
-
-
 
 -- Validates a tiers array; raises invalid_tiers with what is wrong.
 create or replace function kanta.check_tiers(p_tiers jsonb)
@@ -710,8 +674,6 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - RLS Policies
 -- =============================================================================================
@@ -738,13 +700,13 @@ create policy "Rewards are viewable by the business's staff and members" on kant
   using (kanta.is_staff(business_id)
          or exists (select 1 from kanta.members m where m.business_id = rewards.business_id and m.user_id = auth.uid()));
 
-
-
 -- =============================================================================================
 -- Section - Public functions
 -- =============================================================================================
 
 -- The program as the owner edits it, with the catalogue.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.program_settings_json(p_business_id uuid)
 returns jsonb
 language plpgsql
@@ -797,8 +759,6 @@ end
 $$;
 revoke execute on function public.get_program(uuid) from public, anon;
 grant execute on function public.get_program(uuid) to authenticated, service_role;
-
-
 
 -- Change any subset of the settings; every value is checked and nothing changes on a bad one.
 -- `rewards` replaces the catalogue: listed names are kept or added, the rest are retired.
@@ -910,8 +870,6 @@ create table if not exists kanta.operations (
   unique (business_id, idempotency_key)
 );
 
-
-
 -- Starts a staff write: checks the caller is staff of the business, then claims the key. Returns
 -- the stored answer when the key was used before (a retry), null when the caller should go on.
 -- A concurrent call with the same key waits on the unique index until the first commits, then
@@ -945,6 +903,7 @@ begin
 end
 $$;
 
+-- Written out in PL/pgSQL: an UPDATE ... RETURNING body cannot be wrapped in `return (...)`.
 create or replace function kanta.finish_operation(p_business_id uuid, p_key text, p_response jsonb)
 returns jsonb
 language plpgsql
@@ -957,8 +916,6 @@ begin
   return p_response;
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Purchases
@@ -990,10 +947,10 @@ comment on column kanta.purchases.tier is 'The tier the member held when buying 
 
 create index if not exists purchases_business_idx on kanta.purchases (business_id, created_at);
 
-
-
 -- Points earned by purchases inside the rolling window up to p_at (refunded ones do not count):
 -- what decides the tier. "N months back" is counted on the business's calendar, not UTC's.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.qualifying_points(p_member_id uuid, p_window_months integer, p_at timestamptz)
 returns integer
 language plpgsql
@@ -1018,6 +975,8 @@ $$;
 -- The one definition of the tier a member holds at p_at. The card, the counter's panel, the
 -- exports and the inbox's `tier:` targeting all read it; nothing caches it, because the tier
 -- changes with the calendar alone (the window moves) while a cache changes only on a write.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.member_tier(p_member_id uuid, p_at timestamptz)
 returns jsonb
 language plpgsql
@@ -1034,8 +993,6 @@ begin
   );
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Vouchers
@@ -1061,8 +1018,6 @@ create index if not exists vouchers_member_idx on kanta.vouchers (member_id, sta
 
 create index if not exists vouchers_purchase_idx on kanta.vouchers (purchase_id) where purchase_id is not null;
 
-
-
 -- "V" and eight characters: short enough to read aloud, printed under the voucher's QR.
 create or replace function kanta.new_voucher_code()
 returns text
@@ -1073,6 +1028,8 @@ as $$
   select kanta.unused_code('V', 8, 'vouchers', 'code')
 $$;
 
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.normalise_voucher_code(p_text text)
 returns text
 language plpgsql
@@ -1086,8 +1043,6 @@ begin
   );
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Ledger
@@ -1113,8 +1068,6 @@ create table if not exists kanta.ledger (
 
 create index if not exists ledger_member_idx on kanta.ledger (member_id, id desc);
 
-
-
 -- Balances follow the ledger in the same transaction; the CHECKs on members refuse a negative one.
 create or replace function kanta.apply_ledger_entry()
 returns trigger
@@ -1137,8 +1090,6 @@ $$;
 create trigger ledger_apply after insert on kanta.ledger
   for each row execute function kanta.apply_ledger_entry();
 
-
-
 -- History is not rewritten. (Deleting a business or member cascades from a foreign key, which
 -- runs one trigger level deeper; that is allowed.)
 create or replace function kanta.ledger_append_only()
@@ -1156,8 +1107,6 @@ $$;
 
 create trigger ledger_no_rewrite before update or delete on kanta.ledger
   for each row execute function kanta.ledger_append_only();
-
-
 
 -- Balances change only through a ledger entry: with the ledger append-only and every entry
 -- applied exactly once above, balance = sum of the ledger holds by construction, at O(1) per
@@ -1181,8 +1130,6 @@ $$;
 
 create trigger members_balances_follow_ledger before insert or update of stamps, points on kanta.members
   for each row execute function kanta.guard_member_balances();
-
-
 
 -- Every voucher is issued here, with its ledger entry: a full card (p_stamps = minus the card
 -- size, linked to the purchase that completed it), a referral, a welcome or a birthday voucher.
@@ -1212,8 +1159,6 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Member QR tokens
 -- =============================================================================================
@@ -1226,8 +1171,6 @@ create table if not exists kanta.member_tokens (
 );
 
 create index if not exists member_tokens_member_idx on kanta.member_tokens (member_id, expires_at);
-
-
 
 -- =============================================================================================
 -- Section - RLS Policies
@@ -1245,13 +1188,12 @@ alter table kanta.member_tokens enable row level security;
 revoke all on kanta.operations, kanta.purchases, kanta.vouchers, kanta.ledger, kanta.member_tokens
   from anon, authenticated, public;
 
-
 -- Operations and tokens are never readable by clients (a token's hash is all that is stored anyway).
 grant select on kanta.purchases, kanta.vouchers, kanta.ledger to authenticated;
 
-
-
 -- The one "is this my card or my business's card" predicate for member-owned rows.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.can_see_member(p_member_id uuid)
 returns boolean
 language plpgsql
@@ -1287,8 +1229,6 @@ create policy "Ledger rows are viewable by the member and the business's staff" 
 -- sort step for purchases made at the same moment). It takes the place of (member_id, created_at).
 create index if not exists purchases_member_idx on kanta.purchases (member_id, created_at, id);
 
-
-
 -- When the member bought the two times before this purchase (refunded purchases skipped), most
 -- recent first: the one definition the history, new purchases and re-linking all use.
 -- On every purchase's path, so without SECURITY DEFINER or SET: a SET clause costs each call a
@@ -1308,8 +1248,6 @@ begin
   );
 end
 $$;
-
-
 
 -- A place in a member's chain now has p_prev and p_prev2 just before it: the (at most two) live
 -- purchases after (p_at, p_id) follow them. The one re-linking step, for a purchase written late
@@ -1336,8 +1274,6 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Triggers
 -- =============================================================================================
@@ -1363,8 +1299,6 @@ $$;
 create trigger purchases_link before insert on kanta.purchases
   for each row when (new.member_id is not null and new.refunded_at is null)
   execute function kanta.link_new_purchase();
-
-
 
 -- A refunded purchase leaves its member's chain: the purchases after it follow what it followed.
 -- Under the member's row lock, so that record_purchase cannot link to a purchase being refunded.
@@ -1395,10 +1329,13 @@ create trigger purchases_unlink_refunded after update of refunded_at on kanta.pu
 -- refunds, and the member's rotating QR token.
 
 -- =============================================================================================
--- Section - Extension points
--- Later capabilities (referrals, drops) add what a purchase caused and what a card shows by
--- replacing these two functions; record_purchase and my_card merge their answers.
+-- Section - What a purchase caused
 -- =============================================================================================
+-- What the counter's confirmation shows beyond stamps and points: a referral this purchase
+-- completed (40_referrals.sql). No names: this answer is stored for retries and must not outlive
+-- a deleted account's personal data.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.purchase_extras(p_purchase_id uuid)
 returns jsonb
 language plpgsql
@@ -1419,9 +1356,9 @@ begin
 end
 $$;
 
-
-
 -- What the counter sees after identifying a member.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.member_panel_core(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -1451,8 +1388,6 @@ begin
 end
 $$;
 
-
-
 -- The member row of a card the caller may act on as staff of p_business_id, locked for update.
 create or replace function kanta.lock_member(p_business_id uuid, p_member_id uuid)
 returns kanta.members
@@ -1470,8 +1405,6 @@ begin
   return v_member;
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Public functions: customer
@@ -1502,8 +1435,6 @@ end
 $$;
 revoke execute on function public.member_qr_token(uuid) from public, anon;
 grant execute on function public.member_qr_token(uuid) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - Public functions: counter (staff)
@@ -1573,11 +1504,11 @@ $$;
 revoke execute on function public.identify_member(uuid, text, boolean) from public, anon;
 grant execute on function public.identify_member(uuid, text, boolean) to authenticated, service_role;
 
-
-
 -- One purchase at the counter, in one transaction: stamps, points with the tier's multiplier,
 -- completed cards become vouchers (the overflow starts the next card), the tier is recomputed,
 -- and the answer says what changed. p_member_id null records a sale without a member.
+-- The purchase row keeps the tier it already worked out (tier_before, whose multiplier it earns):
+-- working it out again in a trigger would cost about 0.1 ms a purchase at 100k members.
 create or replace function public.record_purchase(
   p_business_id uuid,
   p_member_id uuid,
@@ -1738,8 +1669,6 @@ $$;
 revoke execute on function public.record_purchase(uuid, uuid, integer, text, boolean) from public, anon;
 grant execute on function public.record_purchase(uuid, uuid, integer, text, boolean) to authenticated, service_role;
 
-
-
 -- Redeem a voucher by its code (scanned from its QR). The row lock makes two tablets racing for
 -- the same voucher succeed exactly once.
 create or replace function public.redeem_voucher(p_business_id uuid, p_code text, p_idempotency_key text)
@@ -1785,8 +1714,6 @@ $$;
 revoke execute on function public.redeem_voucher(uuid, text, text) from public, anon;
 grant execute on function public.redeem_voucher(uuid, text, text) to authenticated, service_role;
 
-
-
 -- A catalogue reward paid with points, handed over at the counter.
 create or replace function public.redeem_reward(p_business_id uuid, p_member_id uuid, p_reward_id uuid,
                                                 p_idempotency_key text)
@@ -1827,11 +1754,11 @@ $$;
 revoke execute on function public.redeem_reward(uuid, uuid, uuid, text) from public, anon;
 grant execute on function public.redeem_reward(uuid, uuid, uuid, text) to authenticated, service_role;
 
-
-
--- Undo a purchase with reversal entries. A card voucher it completed is voided if still unused
--- (its stamps come back, less this purchase's). Points already spent cannot be taken back: the
--- balance stops at zero and the shortfall is recorded as debt.
+-- Undo a purchase with reversal entries. A card voucher it completed is voided only while it is
+-- unused and the current card holds fewer stamps than the purchase gave (its stamps come back,
+-- less this purchase's), so the card after a refund always holds fewer stamps than a full one:
+-- voiding it after two more visits would leave 2 + 5 - 1 = 6 stamps on a 5-stamp card. Points
+-- already spent cannot be taken back: the balance stops at zero and the shortfall is debt.
 create or replace function public.refund_purchase(p_business_id uuid, p_purchase_id uuid, p_idempotency_key text)
 returns jsonb
 language plpgsql
@@ -1952,8 +1879,6 @@ $$;
 revoke execute on function public.my_workplaces() from public, anon;
 grant execute on function public.my_workplaces() to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Member search (the counter's third way to find a member)
 -- A name or e-mail (3+ characters, anywhere in it) or the start of a member number. Picking a
@@ -2055,6 +1980,10 @@ $$;
 revoke execute on function public.my_wallet() from public, anon;
 grant execute on function public.my_wallet() to authenticated, service_role;
 
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
+-- What the card shows beyond stamps and points: the referral code (40_referrals.sql), VIP and the
+-- drops (50_vip_drops.sql), and whether the member gave marketing consent (the profile switch).
 create or replace function kanta.card_extras(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -2071,11 +2000,11 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Shared views of a member
 -- =============================================================================================
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.active_vouchers(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -2094,8 +2023,6 @@ begin
   );
 end
 $$;
-
-
 
 -- The card: stamps, points, tier progress, vouchers, and rewards the member can afford.
 create or replace function public.my_card(p_member_id uuid)
@@ -2164,8 +2091,6 @@ end
 $$;
 revoke execute on function public.my_card(uuid) from public, anon;
 grant execute on function public.my_card(uuid) to authenticated, service_role;
-
-
 
 -- The card's history, newest first, keyset-paged by ledger id.
 create or replace function public.my_history(p_member_id uuid, p_before bigint default null, p_limit integer default 20)
@@ -2245,8 +2170,6 @@ create trigger members_referral_code before insert on kanta.members
 
 create unique index if not exists members_referral_code_key on kanta.members (referral_code);
 
-
-
 -- =============================================================================================
 -- Section - Referrals
 -- =============================================================================================
@@ -2275,8 +2198,6 @@ grant select on kanta.referrals to authenticated;
 
 create policy "Referrals are viewable by the referrer and the business's staff" on kanta.referrals
   for select to authenticated using (kanta.can_see_member(referrer_member_id));
-
-
 
 -- The referee's first qualifying purchase grants the referrer's reward, exactly once: the
 -- pending row is claimed by a single UPDATE.
@@ -2316,6 +2237,8 @@ $$;
 create trigger purchases_complete_referral after insert on kanta.purchases
   for each row execute function kanta.complete_referral();
 
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.referral_card(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -2340,8 +2263,6 @@ begin
   );
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Public functions
@@ -2463,11 +2384,7 @@ $$;
 revoke execute on function public.join_business(text, text, text) from public, anon;
 grant execute on function public.join_business(text, text, text) to authenticated, service_role;
 
--- The counter under load: concurrent purchases of one café no longer queue on a shared row.
---   * The daily sales rollup had one row per café and day, updated by every purchase: each
---     purchase held that row's lock until it committed, so a busy café's purchases ran one at a
---     time. The row is now split in 8 shards (by the writing session), and readers sum them.
---   * The counter's answer looks up the referral a purchase completed by the purchase: indexed.
+-- The counter's answer looks up the referral a purchase completed, by the purchase.
 create index if not exists referrals_purchase_idx on kanta.referrals (purchase_id) where purchase_id is not null;
 
 -- =============================================================================================
@@ -2480,6 +2397,8 @@ create index if not exists referrals_purchase_idx on kanta.referrals (purchase_i
 -- Section - VIP
 -- =============================================================================================
 -- The one definition of "VIP now".
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.is_vip(p_member_id uuid, p_at timestamptz)
 returns boolean
 language plpgsql
@@ -2496,8 +2415,6 @@ begin
   );
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Drops and reservations
@@ -2558,6 +2475,8 @@ create policy "Drops are viewable by the business's staff and members" on kanta.
 create policy "Reservations are viewable by the member and the business's staff" on kanta.reservations
   for select to authenticated using (kanta.can_see_member(member_id));
 
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.drop_state(p_drop kanta.drops, p_at timestamptz)
 returns text
 language plpgsql
@@ -2577,9 +2496,9 @@ begin
 end
 $$;
 
-
-
 -- The drops a member sees on the card, with each one's window and what they may do.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.drops_card(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -2612,8 +2531,6 @@ begin
   );
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Public functions
@@ -2701,8 +2618,6 @@ revoke execute on function public.create_drop(uuid, text, text, timestamptz, tim
   from public, anon;
 grant execute on function public.create_drop(uuid, text, text, timestamptz, timestamptz, timestamptz, integer, integer)
   to authenticated, service_role;
-
-
 
 -- A member reserves from a drop. The drop row is locked for the check-and-take, so the stock
 -- can never be oversold and the per-member limit holds across devices.
@@ -2888,8 +2803,6 @@ $$;
 revoke execute on function public.update_my_profile(uuid, jsonb) from public, anon;
 grant execute on function public.update_my_profile(uuid, jsonb) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Messages
 -- =============================================================================================
@@ -2924,8 +2837,6 @@ create policy "Messages are viewable by their member" on kanta.messages
   for select to authenticated
   using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = auth.uid()));
 
-
-
 -- Send one message unless its key was used; marketing ones only with consent. True if sent.
 create or replace function kanta.send(p_member_id uuid, p_kind text, p_marketing boolean, p_key text,
                                       p_data jsonb default '{}'::jsonb, p_title text default null,
@@ -2955,8 +2866,6 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Automation rules
 -- =============================================================================================
@@ -2973,10 +2882,10 @@ as $$
                                            + interval '1 month - 1 day'))::int))
 $$;
 
-
-
 -- At risk: at least 3 visits, and the days since the last one exceed k times the member's own
 -- typical gap between visits.
+-- Only pg_catalog functions inside: no search_path, and without SET Postgres inlines it (a
+-- function with SET is called once per row: 70k calls cost churn_risk 230 ms).
 create or replace function kanta.is_at_risk(p_visits integer, p_first timestamptz, p_last timestamptz,
                                             p_at timestamptz, p_k numeric default 2)
 returns boolean
@@ -2987,8 +2896,6 @@ as $$
      and date_part('epoch', p_at - p_last)
          > p_k::float8 * greatest(date_part('epoch', p_last - p_first) / (p_visits - 1), 86400)
 $$;
-
-
 
 -- Every automation, for every business, as of p_now. Running it again the same day sends
 -- nothing twice. For the service role (a scheduler); returns how many of each kind went out.
@@ -3096,8 +3003,6 @@ revoke execute on function kanta.run_automations(timestamptz) from public, anon,
 grant execute on function kanta.run_automations(timestamptz) to service_role;
 revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Public functions: inbox
 -- =============================================================================================
@@ -3153,8 +3058,6 @@ end
 $$;
 revoke execute on function public.mark_message_read(bigint) from public, anon;
 grant execute on function public.mark_message_read(bigint) to authenticated, service_role;
-
-
 
 -- The owner writes to one member ("member:<id>"), everyone ("all"), VIPs ("vip") or a tier
 -- ("tier:<name>"). Marketing: only members who consented receive it.
@@ -3233,8 +3136,6 @@ create policy "Feedback is viewable by its member and the owner" on kanta.feedba
   using (kanta.is_staff(business_id, 'owner')
          or exists (select 1 from kanta.members m where m.id = feedback.member_id and m.user_id = auth.uid()));
 
-
-
 -- =============================================================================================
 -- Section - Public functions
 -- =============================================================================================
@@ -3282,8 +3183,6 @@ revoke execute on function kanta.submit_feedback(uuid, integer, text) from publi
 grant execute on function kanta.submit_feedback(uuid, integer, text) to authenticated, service_role;
 revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon, authenticated;
 
-
-
 -- NPS = % promoters (9–10) − % detractors (0–6), over [p_from, p_to), with recent comments.
 create or replace function public.feedback_summary(p_business_id uuid, p_from timestamptz default null,
                                                    p_to timestamptz default null)
@@ -3321,8 +3220,6 @@ end
 $$;
 revoke execute on function public.feedback_summary(uuid, timestamptz, timestamptz) from public, anon;
 grant execute on function public.feedback_summary(uuid, timestamptz, timestamptz) to authenticated, service_role;
-
-
 
 -- "You told us, we listened": the owner's reply goes to the member's inbox.
 create or replace function public.reply_feedback(p_feedback_id uuid, p_reply text)
@@ -3410,8 +3307,6 @@ $$;
 revoke execute on function public.export_my_data() from public, anon;
 grant execute on function public.export_my_data() to authenticated, service_role;
 
-
-
 -- Removes or anonymises every personal detail, revokes QR tokens and deletes the login. The
 -- member rows stay, nameless, so purchases and the ledger keep the shop's totals right.
 create or replace function public.delete_my_account()
@@ -3467,6 +3362,7 @@ create index if not exists vouchers_business_issued_idx on kanta.vouchers (busin
 
 create index if not exists referrals_business_created_idx on kanta.referrals (business_id, created_at);
 
+-- Volatile: the first look of the day may write the day's scores.
 create or replace function public.member_segments(p_business_id uuid, p_segment text default null,
                                                   p_limit integer default 50, p_offset integer default 0)
 returns jsonb
@@ -3510,11 +3406,9 @@ $$;
 revoke execute on function public.member_segments(uuid, text, integer, integer) from public, anon;
 grant execute on function public.member_segments(uuid, text, integer, integer) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Churn risk
--- The rule is kanta.is_at_risk (the inbox migration): at least 3 visits and away more than k
+-- The rule is kanta.is_at_risk (60_inbox.sql): at least 3 visits and away more than k
 -- times the member's own typical gap. The reason is given as numbers; the app words it.
 -- =============================================================================================
 create or replace function public.churn_risk(p_business_id uuid, p_k numeric default 2, p_limit integer default 50)
@@ -3564,10 +3458,11 @@ $$;
 revoke execute on function public.churn_risk(uuid, numeric, integer) from public, anon;
 grant execute on function public.churn_risk(uuid, numeric, integer) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Daily sales
+-- One row per café, day and shard: a single row per day, updated by every purchase, would hold
+-- its lock until the purchase commits, so a busy café's purchases would run one at a time. Each
+-- writing session adds to its own of 8 shards (pg_backend_pid() % 8), and readers sum them.
 -- =============================================================================================
 create table if not exists kanta.daily_sales (
   business_id uuid not null references kanta.businesses (id) on delete cascade,
@@ -3615,8 +3510,6 @@ $$;
 create trigger purchases_roll_up after insert or update of refunded_at on kanta.purchases
   for each row execute function kanta.roll_up_sale();
 
-
-
 -- Periods are whole days on the café's calendar: [day of p_from, day of p_to).
 create or replace function kanta.sales_days(p_business_id uuid, p_from timestamptz, p_to timestamptz)
 returns setof kanta.daily_sales
@@ -3632,8 +3525,6 @@ as $$
     and d.day >= (p_from at time zone b.timezone)::date
     and d.day < (p_to at time zone b.timezone)::date
 $$;
-
-
 
 -- =============================================================================================
 -- Section - KPIs
@@ -3734,8 +3625,6 @@ $$;
 revoke execute on function public.business_kpis(uuid, timestamptz, timestamptz) from public, anon;
 grant execute on function public.business_kpis(uuid, timestamptz, timestamptz) to authenticated, service_role;
 
-
-
 -- Buckets of a metric on the café's calendar, for charts.
 create or replace function public.kpi_timeseries(p_business_id uuid, p_metric text, p_bucket text,
                                                  p_from timestamptz, p_to timestamptz)
@@ -3798,8 +3687,6 @@ $$;
 revoke execute on function public.kpi_timeseries(uuid, text, text, timestamptz, timestamptz) from public, anon;
 grant execute on function public.kpi_timeseries(uuid, text, text, timestamptz, timestamptz) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Export
 -- =============================================================================================
@@ -3835,10 +3722,9 @@ $$;
 revoke execute on function public.export_members(uuid) from public, anon;
 grant execute on function public.export_members(uuid) to authenticated, service_role;
 
-
-
--- One CSV field: quoted when it holds a comma, quote or line break; a leading =, +, - or @ is
--- prefixed with ' so a spreadsheet does not run it as a formula.
+-- One CSV field: quoted when it holds a comma, semicolon, quote or line break (so one helper serves
+-- comma and semicolon files); a leading =, +, - or @ is prefixed with ' so a spreadsheet does not
+-- run it as a formula.
 create or replace function kanta.csv(p_value text)
 returns text
 language sql
@@ -3852,6 +3738,13 @@ as $$
   end
 $$;
 
+-- =============================================================================================
+-- Section - RFM
+-- Plain SQL without SECURITY DEFINER or SET, so the callers' queries inline it (no result set
+-- copied through a tuplestore). Every name in it is qualified; only owner-run functions call it.
+-- It compares against scalar cuts, scoring each member once (array subscripts in the segment
+-- rules were evaluated again for each rule).
+-- =============================================================================================
 create function kanta.rfm(p_business_id uuid, p_at timestamptz)
 returns table (member_id uuid, r integer, f integer, m integer, segment text)
 language sql
@@ -3896,8 +3789,6 @@ as $$
   from scored
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Member scores: RFM once a day
 -- Scoring is a pass over every member against the shop's own quintiles (~150 ms at 100k
@@ -3928,8 +3819,6 @@ create table if not exists kanta.score_runs (
 alter table kanta.score_runs enable row level security;
 
 revoke all on kanta.score_runs from anon, authenticated, public;
-
-
 
 -- Score the business as of p_at unless it is already scored for that café-day. Returns the time
 -- the scores in use were computed.
@@ -3976,8 +3865,6 @@ $$;
 revoke execute on function public.run_automations(timestamptz) from public, anon, authenticated;
 grant execute on function public.run_automations(timestamptz) to service_role;
 
-
-
 -- =============================================================================================
 -- Section - KPIs
 -- =============================================================================================
@@ -4015,6 +3902,8 @@ alter table kanta.integrations enable row level security;
 
 revoke all on kanta.integrations from anon, authenticated, public;
 
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.program_json(p_business_id uuid)
 returns jsonb
 language plpgsql
@@ -4033,8 +3922,6 @@ begin
   );
 end
 $$;
-
-
 
 -- update_program also takes review_url, woocommerce_secret and woocommerce_amount (null or ''
 -- clears the first two). The audit log records that the secret changed, never the secret.
@@ -4111,8 +3998,6 @@ $$;
 revoke execute on function public.submit_feedback(uuid, integer, text) from public, anon;
 grant execute on function public.submit_feedback(uuid, integer, text) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - WooCommerce order webhook
 -- The Kanta server passes the raw body and the X-WC-Webhook-Signature header here, as the
@@ -4147,8 +4032,6 @@ begin
   return sha256(v_outer || sha256(v_inner || p_message));
 end
 $$;
-
-
 
 -- A WooCommerce money string ("29.35") in cents.
 create or replace function kanta.woo_cents(p_value text)
@@ -4256,6 +4139,13 @@ $$;
 revoke execute on function public.woocommerce_webhook(text, text, text, text) from public;
 grant execute on function public.woocommerce_webhook(text, text, text, text) to anon, authenticated, service_role;
 
+-- =============================================================================================
+-- Section - Exports for e-mail tools
+-- Only members who gave marketing consent, in the column layout each tool's import takes:
+--   mailchimp  Email Address, First Name, Last Name, Tier, Segment, Last Visit, Tags
+--   brevo      EMAIL;FIRSTNAME;LASTNAME;TIER;SEGMENT;LAST_VISIT (semicolons, Brevo's own layout)
+--   csv        the export_members columns
+-- =============================================================================================
 create or replace function public.export_marketing(p_business_id uuid, p_format text)
 returns text
 language plpgsql
@@ -4343,8 +4233,6 @@ $$;
 revoke execute on function public.staff_list(uuid) from public, anon;
 grant execute on function public.staff_list(uuid) to authenticated, service_role;
 
-
-
 -- An owner removes a staff member. The café always keeps an owner: nobody removes themselves.
 create or replace function public.remove_staff(p_business_id uuid, p_user_id uuid)
 returns jsonb
@@ -4370,8 +4258,6 @@ $$;
 revoke execute on function public.remove_staff(uuid, uuid) from public, anon;
 grant execute on function public.remove_staff(uuid, uuid) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Drops for the owner and staff (newest first, with what is left)
 -- =============================================================================================
@@ -4394,8 +4280,6 @@ end
 $$;
 revoke execute on function public.business_drops(uuid) from public, anon;
 grant execute on function public.business_drops(uuid) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - A reward granted by the owner (an apology, a thank-you): a voucher, idempotent
@@ -4433,8 +4317,6 @@ $$;
 revoke execute on function public.grant_reward(uuid, uuid, text, text) from public, anon;
 grant execute on function public.grant_reward(uuid, uuid, text, text) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Win-back, one tap from the churn list
 -- The same message the daily automation sends (kind win_back, marketing, so only with consent,
@@ -4471,8 +4353,6 @@ end
 $$;
 revoke execute on function public.send_win_back(uuid, uuid) from public, anon;
 grant execute on function public.send_win_back(uuid, uuid) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - Audit log: the owner's changes and the counter's operations, newest first
@@ -4550,8 +4430,6 @@ end
 $$;
 revoke execute on function public.audit_log(uuid, text, integer) from public, anon;
 grant execute on function public.audit_log(uuid, text, integer) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - The owner's dashboard in one call: the period's KPIs and a series of each metric

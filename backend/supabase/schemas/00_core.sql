@@ -7,14 +7,11 @@
 -- =============================================================================================
 create schema if not exists kanta;
 
-
 -- authenticated may read kanta's tables only through the RLS policies below (Supabase Realtime
 -- needs SELECT to deliver row changes); anon sees nothing.
 grant usage on schema kanta to authenticated, service_role;
 
 revoke all on schema kanta from anon, public;
-
-
 
 -- =============================================================================================
 -- Section - Errors
@@ -56,13 +53,12 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Clock
 -- Every rule reads the time from here. Server-side code (tests, imports, the seed generator) may
 -- set `kanta.clock` inside its own transaction; API clients cannot set settings at all.
 -- =============================================================================================
+-- No SET clause (only pg_catalog functions inside), so the queries that call it inline it.
 create or replace function kanta.now()
 returns timestamptz
 language sql
@@ -70,8 +66,6 @@ stable
 as $$
   select coalesce(nullif(current_setting('kanta.clock', true), '')::timestamptz, now())
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Human-friendly numbers and codes
@@ -94,8 +88,6 @@ as $$
   ) x
 $$;
 
-
-
 -- A random code from an alphabet without look-alikes (no 0/O, 1/I/L).
 create or replace function kanta.random_code(p_length int)
 returns text
@@ -107,8 +99,6 @@ as $$
   from (select uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) as b) r,
        generate_series(0, p_length - 1) as i
 $$;
-
-
 
 -- A prefixed random code not yet in kanta.<table>.<column> (collisions are rare; retry on one).
 create or replace function kanta.unused_code(p_prefix text, p_length int, p_table text, p_column text)
@@ -131,8 +121,6 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Live updates
 -- Payloads carry ids only: a listener re-reads through the API, so RLS decides what it sees.
@@ -152,12 +140,10 @@ begin
 end
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Helper grants
 -- Internal helpers are never part of the API; only the predicates that RLS policies call are
--- executable by `authenticated`. Every migration ends by calling this, once it has added its own.
+-- executable by `authenticated`. 99_helper_grants.sql calls it last; so does a migration that adds one.
 -- =============================================================================================
 create or replace function kanta.grant_helpers()
 returns void

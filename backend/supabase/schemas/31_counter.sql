@@ -3,10 +3,13 @@
 -- refunds, and the member's rotating QR token.
 
 -- =============================================================================================
--- Section - Extension points
--- Later capabilities (referrals, drops) add what a purchase caused and what a card shows by
--- replacing these two functions; record_purchase and my_card merge their answers.
+-- Section - What a purchase caused
 -- =============================================================================================
+-- What the counter's confirmation shows beyond stamps and points: a referral this purchase
+-- completed (40_referrals.sql). No names: this answer is stored for retries and must not outlive
+-- a deleted account's personal data.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.purchase_extras(p_purchase_id uuid)
 returns jsonb
 language plpgsql
@@ -27,9 +30,9 @@ begin
 end
 $$;
 
-
-
 -- What the counter sees after identifying a member.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.member_panel_core(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -59,8 +62,6 @@ begin
 end
 $$;
 
-
-
 -- The member row of a card the caller may act on as staff of p_business_id, locked for update.
 create or replace function kanta.lock_member(p_business_id uuid, p_member_id uuid)
 returns kanta.members
@@ -78,8 +79,6 @@ begin
   return v_member;
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Public functions: customer
@@ -110,8 +109,6 @@ end
 $$;
 revoke execute on function public.member_qr_token(uuid) from public, anon;
 grant execute on function public.member_qr_token(uuid) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - Public functions: counter (staff)
@@ -181,11 +178,11 @@ $$;
 revoke execute on function public.identify_member(uuid, text, boolean) from public, anon;
 grant execute on function public.identify_member(uuid, text, boolean) to authenticated, service_role;
 
-
-
 -- One purchase at the counter, in one transaction: stamps, points with the tier's multiplier,
 -- completed cards become vouchers (the overflow starts the next card), the tier is recomputed,
 -- and the answer says what changed. p_member_id null records a sale without a member.
+-- The purchase row keeps the tier it already worked out (tier_before, whose multiplier it earns):
+-- working it out again in a trigger would cost about 0.1 ms a purchase at 100k members.
 create or replace function public.record_purchase(
   p_business_id uuid,
   p_member_id uuid,
@@ -346,8 +343,6 @@ $$;
 revoke execute on function public.record_purchase(uuid, uuid, integer, text, boolean) from public, anon;
 grant execute on function public.record_purchase(uuid, uuid, integer, text, boolean) to authenticated, service_role;
 
-
-
 -- Redeem a voucher by its code (scanned from its QR). The row lock makes two tablets racing for
 -- the same voucher succeed exactly once.
 create or replace function public.redeem_voucher(p_business_id uuid, p_code text, p_idempotency_key text)
@@ -393,8 +388,6 @@ $$;
 revoke execute on function public.redeem_voucher(uuid, text, text) from public, anon;
 grant execute on function public.redeem_voucher(uuid, text, text) to authenticated, service_role;
 
-
-
 -- A catalogue reward paid with points, handed over at the counter.
 create or replace function public.redeem_reward(p_business_id uuid, p_member_id uuid, p_reward_id uuid,
                                                 p_idempotency_key text)
@@ -435,11 +428,11 @@ $$;
 revoke execute on function public.redeem_reward(uuid, uuid, uuid, text) from public, anon;
 grant execute on function public.redeem_reward(uuid, uuid, uuid, text) to authenticated, service_role;
 
-
-
--- Undo a purchase with reversal entries. A card voucher it completed is voided if still unused
--- (its stamps come back, less this purchase's). Points already spent cannot be taken back: the
--- balance stops at zero and the shortfall is recorded as debt.
+-- Undo a purchase with reversal entries. A card voucher it completed is voided only while it is
+-- unused and the current card holds fewer stamps than the purchase gave (its stamps come back,
+-- less this purchase's), so the card after a refund always holds fewer stamps than a full one:
+-- voiding it after two more visits would leave 2 + 5 - 1 = 6 stamps on a 5-stamp card. Points
+-- already spent cannot be taken back: the balance stops at zero and the shortfall is debt.
 create or replace function public.refund_purchase(p_business_id uuid, p_purchase_id uuid, p_idempotency_key text)
 returns jsonb
 language plpgsql
@@ -559,8 +552,6 @@ end
 $$;
 revoke execute on function public.my_workplaces() from public, anon;
 grant execute on function public.my_workplaces() to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - Member search (the counter's third way to find a member)

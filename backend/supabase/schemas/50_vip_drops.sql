@@ -5,6 +5,8 @@
 -- Section - VIP
 -- =============================================================================================
 -- The one definition of "VIP now".
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.is_vip(p_member_id uuid, p_at timestamptz)
 returns boolean
 language plpgsql
@@ -21,8 +23,6 @@ begin
   );
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Drops and reservations
@@ -83,6 +83,8 @@ create policy "Drops are viewable by the business's staff and members" on kanta.
 create policy "Reservations are viewable by the member and the business's staff" on kanta.reservations
   for select to authenticated using (kanta.can_see_member(member_id));
 
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.drop_state(p_drop kanta.drops, p_at timestamptz)
 returns text
 language plpgsql
@@ -102,9 +104,9 @@ begin
 end
 $$;
 
-
-
 -- The drops a member sees on the card, with each one's window and what they may do.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.drops_card(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -137,8 +139,6 @@ begin
   );
 end
 $$;
-
-
 
 -- =============================================================================================
 -- Section - Public functions
@@ -226,8 +226,6 @@ revoke execute on function public.create_drop(uuid, text, text, timestamptz, tim
   from public, anon;
 grant execute on function public.create_drop(uuid, text, text, timestamptz, timestamptz, timestamptz, integer, integer)
   to authenticated, service_role;
-
-
 
 -- A member reserves from a drop. The drop row is locked for the check-and-take, so the stock
 -- can never be oversold and the per-member limit holds across devices.

@@ -34,8 +34,6 @@ create policy "Feedback is viewable by its member and the owner" on kanta.feedba
   using (kanta.is_staff(business_id, 'owner')
          or exists (select 1 from kanta.members m where m.id = feedback.member_id and m.user_id = auth.uid()));
 
-
-
 -- =============================================================================================
 -- Section - Public functions
 -- =============================================================================================
@@ -83,8 +81,6 @@ revoke execute on function kanta.submit_feedback(uuid, integer, text) from publi
 grant execute on function kanta.submit_feedback(uuid, integer, text) to authenticated, service_role;
 revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon, authenticated;
 
-
-
 -- NPS = % promoters (9–10) − % detractors (0–6), over [p_from, p_to), with recent comments.
 create or replace function public.feedback_summary(p_business_id uuid, p_from timestamptz default null,
                                                    p_to timestamptz default null)
@@ -122,8 +118,6 @@ end
 $$;
 revoke execute on function public.feedback_summary(uuid, timestamptz, timestamptz) from public, anon;
 grant execute on function public.feedback_summary(uuid, timestamptz, timestamptz) to authenticated, service_role;
-
-
 
 -- "You told us, we listened": the owner's reply goes to the member's inbox.
 create or replace function public.reply_feedback(p_feedback_id uuid, p_reply text)

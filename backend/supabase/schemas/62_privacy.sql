@@ -53,8 +53,6 @@ $$;
 revoke execute on function public.export_my_data() from public, anon;
 grant execute on function public.export_my_data() to authenticated, service_role;
 
-
-
 -- Removes or anonymises every personal detail, revokes QR tokens and deletes the login. The
 -- member rows stay, nameless, so purchases and the ledger keep the shop's totals right.
 create or replace function public.delete_my_account()

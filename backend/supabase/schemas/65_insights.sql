@@ -16,6 +16,7 @@ create index if not exists vouchers_business_issued_idx on kanta.vouchers (busin
 
 create index if not exists referrals_business_created_idx on kanta.referrals (business_id, created_at);
 
+-- Volatile: the first look of the day may write the day's scores.
 create or replace function public.member_segments(p_business_id uuid, p_segment text default null,
                                                   p_limit integer default 50, p_offset integer default 0)
 returns jsonb
@@ -59,11 +60,9 @@ $$;
 revoke execute on function public.member_segments(uuid, text, integer, integer) from public, anon;
 grant execute on function public.member_segments(uuid, text, integer, integer) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Churn risk
--- The rule is kanta.is_at_risk (the inbox migration): at least 3 visits and away more than k
+-- The rule is kanta.is_at_risk (60_inbox.sql): at least 3 visits and away more than k
 -- times the member's own typical gap. The reason is given as numbers; the app words it.
 -- =============================================================================================
 create or replace function public.churn_risk(p_business_id uuid, p_k numeric default 2, p_limit integer default 50)
@@ -113,10 +112,11 @@ $$;
 revoke execute on function public.churn_risk(uuid, numeric, integer) from public, anon;
 grant execute on function public.churn_risk(uuid, numeric, integer) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Daily sales
+-- One row per café, day and shard: a single row per day, updated by every purchase, would hold
+-- its lock until the purchase commits, so a busy café's purchases would run one at a time. Each
+-- writing session adds to its own of 8 shards (pg_backend_pid() % 8), and readers sum them.
 -- =============================================================================================
 create table if not exists kanta.daily_sales (
   business_id uuid not null references kanta.businesses (id) on delete cascade,
@@ -164,8 +164,6 @@ $$;
 create trigger purchases_roll_up after insert or update of refunded_at on kanta.purchases
   for each row execute function kanta.roll_up_sale();
 
-
-
 -- Periods are whole days on the café's calendar: [day of p_from, day of p_to).
 create or replace function kanta.sales_days(p_business_id uuid, p_from timestamptz, p_to timestamptz)
 returns setof kanta.daily_sales
@@ -181,8 +179,6 @@ as $$
     and d.day >= (p_from at time zone b.timezone)::date
     and d.day < (p_to at time zone b.timezone)::date
 $$;
-
-
 
 -- =============================================================================================
 -- Section - KPIs
@@ -283,8 +279,6 @@ $$;
 revoke execute on function public.business_kpis(uuid, timestamptz, timestamptz) from public, anon;
 grant execute on function public.business_kpis(uuid, timestamptz, timestamptz) to authenticated, service_role;
 
-
-
 -- Buckets of a metric on the café's calendar, for charts.
 create or replace function public.kpi_timeseries(p_business_id uuid, p_metric text, p_bucket text,
                                                  p_from timestamptz, p_to timestamptz)
@@ -347,8 +341,6 @@ $$;
 revoke execute on function public.kpi_timeseries(uuid, text, text, timestamptz, timestamptz) from public, anon;
 grant execute on function public.kpi_timeseries(uuid, text, text, timestamptz, timestamptz) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Export
 -- =============================================================================================
@@ -384,10 +376,9 @@ $$;
 revoke execute on function public.export_members(uuid) from public, anon;
 grant execute on function public.export_members(uuid) to authenticated, service_role;
 
-
-
--- One CSV field: quoted when it holds a comma, quote or line break; a leading =, +, - or @ is
--- prefixed with ' so a spreadsheet does not run it as a formula.
+-- One CSV field: quoted when it holds a comma, semicolon, quote or line break (so one helper serves
+-- comma and semicolon files); a leading =, +, - or @ is prefixed with ' so a spreadsheet does not
+-- run it as a formula.
 create or replace function kanta.csv(p_value text)
 returns text
 language sql
@@ -401,6 +392,13 @@ as $$
   end
 $$;
 
+-- =============================================================================================
+-- Section - RFM
+-- Plain SQL without SECURITY DEFINER or SET, so the callers' queries inline it (no result set
+-- copied through a tuplestore). Every name in it is qualified; only owner-run functions call it.
+-- It compares against scalar cuts, scoring each member once (array subscripts in the segment
+-- rules were evaluated again for each rule).
+-- =============================================================================================
 create function kanta.rfm(p_business_id uuid, p_at timestamptz)
 returns table (member_id uuid, r integer, f integer, m integer, segment text)
 language sql
@@ -445,8 +443,6 @@ as $$
   from scored
 $$;
 
-
-
 -- =============================================================================================
 -- Section - Member scores: RFM once a day
 -- Scoring is a pass over every member against the shop's own quintiles (~150 ms at 100k
@@ -477,8 +473,6 @@ create table if not exists kanta.score_runs (
 alter table kanta.score_runs enable row level security;
 
 revoke all on kanta.score_runs from anon, authenticated, public;
-
-
 
 -- Score the business as of p_at unless it is already scored for that café-day. Returns the time
 -- the scores in use were computed.
@@ -524,8 +518,6 @@ end
 $$;
 revoke execute on function public.run_automations(timestamptz) from public, anon, authenticated;
 grant execute on function public.run_automations(timestamptz) to service_role;
-
-
 
 -- =============================================================================================
 -- Section - KPIs

@@ -26,8 +26,6 @@ $$;
 revoke execute on function public.staff_list(uuid) from public, anon;
 grant execute on function public.staff_list(uuid) to authenticated, service_role;
 
-
-
 -- An owner removes a staff member. The café always keeps an owner: nobody removes themselves.
 create or replace function public.remove_staff(p_business_id uuid, p_user_id uuid)
 returns jsonb
@@ -53,8 +51,6 @@ $$;
 revoke execute on function public.remove_staff(uuid, uuid) from public, anon;
 grant execute on function public.remove_staff(uuid, uuid) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Drops for the owner and staff (newest first, with what is left)
 -- =============================================================================================
@@ -77,8 +73,6 @@ end
 $$;
 revoke execute on function public.business_drops(uuid) from public, anon;
 grant execute on function public.business_drops(uuid) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - A reward granted by the owner (an apology, a thank-you): a voucher, idempotent
@@ -116,8 +110,6 @@ $$;
 revoke execute on function public.grant_reward(uuid, uuid, text, text) from public, anon;
 grant execute on function public.grant_reward(uuid, uuid, text, text) to authenticated, service_role;
 
-
-
 -- =============================================================================================
 -- Section - Win-back, one tap from the churn list
 -- The same message the daily automation sends (kind win_back, marketing, so only with consent,
@@ -154,8 +146,6 @@ end
 $$;
 revoke execute on function public.send_win_back(uuid, uuid) from public, anon;
 grant execute on function public.send_win_back(uuid, uuid) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - Audit log: the owner's changes and the counter's operations, newest first
@@ -233,8 +223,6 @@ end
 $$;
 revoke execute on function public.audit_log(uuid, text, integer) from public, anon;
 grant execute on function public.audit_log(uuid, text, integer) to authenticated, service_role;
-
-
 
 -- =============================================================================================
 -- Section - The owner's dashboard in one call: the period's KPIs and a series of each metric
