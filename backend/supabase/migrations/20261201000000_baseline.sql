@@ -840,9 +840,9 @@ begin
   return kanta.program_json(p_business_id);
 end
 $$;
-revoke execute on function kanta.update_program_settings(uuid, jsonb) from public, anon;
-grant execute on function kanta.update_program_settings(uuid, jsonb) to authenticated, service_role;
+-- Internal: the public function in 70_integrations.sql adds the integration's part.
 revoke execute on function kanta.update_program_settings(uuid, jsonb) from public, anon, authenticated;
+grant execute on function kanta.update_program_settings(uuid, jsonb) to service_role;
 
 -- =============================================================================================
 -- schemas/30_ledger.sql
@@ -2999,8 +2999,7 @@ begin
   return v_sent;
 end
 $$;
-revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated;
-grant execute on function kanta.run_automations(timestamptz) to service_role;
+-- Called only by public.run_automations (65_insights.sql), which also scores the new day.
 revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated, service_role;
 
 -- =============================================================================================
@@ -3179,9 +3178,9 @@ begin
   return jsonb_build_object('feedback_id', v_feedback.id, 'score', v_feedback.score, 'created_at', v_feedback.created_at);
 end
 $$;
-revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon;
-grant execute on function kanta.submit_feedback(uuid, integer, text) to authenticated, service_role;
+-- Internal: the public function in 70_integrations.sql adds the integration's part.
 revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon, authenticated;
+grant execute on function kanta.submit_feedback(uuid, integer, text) to service_role;
 
 -- NPS = % promoters (9–10) − % detractors (0–6), over [p_from, p_to), with recent comments.
 create or replace function public.feedback_summary(p_business_id uuid, p_from timestamptz default null,

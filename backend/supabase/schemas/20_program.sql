@@ -352,6 +352,6 @@ begin
   return kanta.program_json(p_business_id);
 end
 $$;
-revoke execute on function kanta.update_program_settings(uuid, jsonb) from public, anon;
-grant execute on function kanta.update_program_settings(uuid, jsonb) to authenticated, service_role;
+-- Internal: the public function in 70_integrations.sql adds the integration's part.
 revoke execute on function kanta.update_program_settings(uuid, jsonb) from public, anon, authenticated;
+grant execute on function kanta.update_program_settings(uuid, jsonb) to service_role;

@@ -267,8 +267,7 @@ begin
   return v_sent;
 end
 $$;
-revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated;
-grant execute on function kanta.run_automations(timestamptz) to service_role;
+-- Called only by public.run_automations (65_insights.sql), which also scores the new day.
 revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated, service_role;
 
 -- =============================================================================================

@@ -77,9 +77,9 @@ begin
   return jsonb_build_object('feedback_id', v_feedback.id, 'score', v_feedback.score, 'created_at', v_feedback.created_at);
 end
 $$;
-revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon;
-grant execute on function kanta.submit_feedback(uuid, integer, text) to authenticated, service_role;
+-- Internal: the public function in 70_integrations.sql adds the integration's part.
 revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon, authenticated;
+grant execute on function kanta.submit_feedback(uuid, integer, text) to service_role;
 
 -- NPS = % promoters (9–10) − % detractors (0–6), over [p_from, p_to), with recent comments.
 create or replace function public.feedback_summary(p_business_id uuid, p_from timestamptz default null,
