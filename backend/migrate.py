@@ -9,6 +9,9 @@ from pathlib import Path
 import psycopg
 
 MIGRATIONS_DIR = Path(__file__).parent / "supabase" / "migrations"
+# The schema itself, one file per capability (Supabase's declarative schemas); migrations/ starts
+# with a baseline equal to it, and a test keeps the two building the same catalogue.
+SCHEMAS_DIR = Path(__file__).parent / "supabase" / "schemas"
 
 # The Supabase CLI records pushes in supabase_migrations.schema_migrations; we keep the same
 # table (plus a checksum) so a project can move between the two without surprises.
@@ -24,7 +27,7 @@ alter table supabase_migrations.schema_migrations add column if not exists sha25
 
 
 class MigrationError(RuntimeError):
-    """A migration failed to apply, or an applied one was edited."""
+    """A migration failed to apply, an applied one was edited, or the database has history we do not."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +62,16 @@ def migrate(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(_LEDGER_DDL)
         recorded = dict(conn.execute("select version, sha256 from supabase_migrations.schema_migrations").fetchall())
-        for migration in discover(directory):
+        migrations = discover(directory)
+        unknown = sorted(set(recorded) - {m.version for m in migrations})
+        if unknown:
+            # Kanta's pre-release migrations were folded into one baseline: such a database cannot
+            # be brought forward, and applying the baseline on top of it would half-fail.
+            raise MigrationError(
+                f"this database was created by a pre-release schema (it records migration {unknown[0]}, "
+                "which no longer exists): run `kanta db reset --yes` to start afresh (this deletes its data)"
+            )
+        for migration in migrations:
             if migration.version in recorded:
                 if recorded[migration.version] not in (None, migration.sha256):
                     raise MigrationError(

@@ -132,3 +132,51 @@ def test_the_window_is_counted_on_the_cafes_calendar(users):
         card = phone.rpc("my_card", {"p_member_id": member})
     assert card["tier"]["qualifying_points"] == 0
     assert card["tier"]["current"]["name"] == "Bronze"
+
+
+def test_every_reader_of_the_current_tier_agrees_after_the_window_moved(aroma):
+    # On 2027-05-27 the window holds 76 points: Bronze (see above). The card, the counter's panel,
+    # both exports, the inbox's tier targeting and the KPIs read the one definition
+    # (kanta.member_tier), not a tier cached at the last purchase (Gold).
+    phone, member = aroma.customer("aino@example.com", "Aino Virtanen")
+    phone.rpc("update_my_profile", {"p_member_id": member, "p_changes": {"marketing_consent": True}})
+    for d, cents, *_ in YEAR:
+        aroma.buy(member, cents, when=at(d))
+    day = at("2027-05-27")
+    with aroma.clock(day, phone, aroma.owner, aroma.staff):
+        card = phone.rpc("my_card", {"p_member_id": member})
+        number = card["member_number"]
+        panel = aroma.staff.rpc("identify_member", {"p_business_id": aroma.id, "p_code": number, "p_confirmed": True})
+        members_csv = aroma.owner.rpc("export_members", {"p_business_id": aroma.id})
+        exports = {
+            f: aroma.owner.rpc("export_marketing", {"p_business_id": aroma.id, "p_format": f})
+            for f in ("mailchimp", "brevo", "csv")
+        }
+        sent = {
+            t: aroma.owner.rpc(
+                "send_message",
+                {"p_business_id": aroma.id, "p_target": f"tier:{t}", "p_title": "Hello", "p_body": "x"},
+            )
+            for t in ("Gold", "Bronze")
+        }
+        kpis = aroma.owner.rpc(
+            "business_kpis",
+            {"p_business_id": aroma.id, "p_from": at("2026-01-01").isoformat(), "p_to": day.isoformat()},
+        )
+
+    def tier_column(text: str, sep: str, header: str) -> list[str]:
+        import csv
+        import io
+
+        rows = list(csv.DictReader(io.StringIO(text), delimiter=sep))
+        return [r[header] for r in rows]
+
+    assert card["tier"]["current"]["name"] == "Bronze"
+    assert panel["tier"] == "Bronze"
+    assert tier_column(members_csv, ",", "tier") == ["Bronze"]
+    assert tier_column(exports["mailchimp"], ",", "Tier") == ["Bronze"]
+    assert tier_column(exports["brevo"], ";", "TIER") == ["Bronze"]
+    assert tier_column(exports["csv"], ",", "tier") == ["Bronze"]
+    assert (sent["Gold"]["sent"], sent["Bronze"]["sent"]) == (0, 1)
+    # The KPIs' spend by tier is the tier held when buying (a historical fact), so Gold stays there.
+    assert {row["tier"] for row in kpis["spend_by_tier"]} == {"Bronze", "Silver", "Gold"}

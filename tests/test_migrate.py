@@ -62,3 +62,35 @@ def test_migrations_run_as_the_non_superuser_postgres_role(empty_db):
     # As on hosted Supabase: a migration that needs a superuser must fail here too.
     with psycopg.connect(empty_db) as conn:
         assert conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0] is False
+
+
+def test_a_database_from_the_pre_release_migrations_is_refused_untouched(empty_db):
+    # Such a database records versions (e.g. 20261123000100_core) that the baseline replaced.
+    migrate(empty_db)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute(
+            "insert into supabase_migrations.schema_migrations (version, name, sha256)"
+            " values ('20261123000100', 'core', 'x')"
+        )
+    baseline = [m.version for m in discover()]
+    with pytest.raises(MigrationError) as err:
+        migrate(empty_db)
+    assert "pre-release schema" in str(err.value)
+    assert "kanta db reset --yes" in str(err.value)
+    with psycopg.connect(empty_db) as conn:
+        recorded = [v for (v,) in conn.execute("select version from supabase_migrations.schema_migrations order by 1")]
+    assert recorded == sorted(["20261123000100", *baseline])  # nothing applied, nothing removed
+
+
+def test_a_pre_release_database_is_refused_before_anything_is_applied(empty_db, tmp_path):
+    # Only the old history, as a demo database made before the baseline: the baseline is not tried.
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute(
+            "create schema supabase_migrations;"
+            "create table supabase_migrations.schema_migrations (version text primary key, statements text[], name text);"
+            "insert into supabase_migrations.schema_migrations (version, name) values ('20261123001800', 'refund')"
+        )
+    with pytest.raises(MigrationError, match="pre-release schema"):
+        migrate(empty_db)
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("select to_regnamespace('kanta')").fetchone()[0] is None

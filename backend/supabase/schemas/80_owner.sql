@@ -1,6 +1,6 @@
--- What the owner's and the staff's screens need beyond the counter: the staff list, a member
--- search, the café's drops, a reward granted by hand, a one-tap win-back message, and an audit
--- log that also lists the counter's operations (purchases, redemptions, refunds) by who made them.
+-- What the owner's screens need beyond the counter: the staff list, the café's drops, a reward
+-- granted by hand, a one-tap win-back message, an audit log that also lists the counter's
+-- operations by who made them, and the dashboard in one call.
 
 -- =============================================================================================
 -- Section - Staff
@@ -50,52 +50,6 @@ end
 $$;
 revoke execute on function public.remove_staff(uuid, uuid) from public, anon;
 grant execute on function public.remove_staff(uuid, uuid) to authenticated, service_role;
-
--- =============================================================================================
--- Section - Member search (the counter's third way to find a member)
--- A name or e-mail (3+ characters, anywhere in it) or the start of a member number. Picking a
--- result is the staff's confirmation for identify_member with the member number.
--- =============================================================================================
-create index if not exists members_business_number_idx on kanta.members (business_id, member_number text_pattern_ops);
-
-create or replace function public.search_members(p_business_id uuid, p_query text, p_limit integer default 20)
-returns jsonb
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  v_query text := btrim(coalesce(p_query, ''));
-  v_like text;
-begin
-  perform kanta.require_staff(p_business_id);
-  if length(v_query) not between 3 and 80 then
-    perform kanta.fail('search_too_short');
-  end if;
-  if p_limit is null or p_limit not between 1 and 100 then
-    perform kanta.fail('invalid_page_size');
-  end if;
-  v_like := '%' || replace(replace(replace(lower(v_query), '\', '\\'), '%', '\%'), '_', '\_') || '%';
-  return coalesce((
-    select jsonb_agg(jsonb_build_object('member_id', x.id, 'member_number', x.member_number,
-                                        'display_name', x.display_name, 'email', x.email,
-                                        'last_visit_at', x.last_visit_at) order by x.display_name, x.member_number)
-    from (
-      select m.id, m.member_number, m.display_name, u.email, m.last_visit_at
-      from kanta.members m left join auth.users u on u.id = m.user_id
-      where m.business_id = p_business_id and m.user_id is not null
-        and (m.member_number like replace(v_query, ' ', '') || '%'
-             or lower(m.display_name) like v_like
-             or lower(u.email) like v_like)
-      order by m.display_name, m.member_number
-      limit p_limit
-    ) x
-  ), '[]'::jsonb);
-end
-$$;
-revoke execute on function public.search_members(uuid, text, integer) from public, anon;
-grant execute on function public.search_members(uuid, text, integer) to authenticated, service_role;
 
 -- =============================================================================================
 -- Section - Drops for the owner and staff (newest first, with what is left)
@@ -200,7 +154,6 @@ grant execute on function public.send_win_back(uuid, uuid) to authenticated, ser
 -- =============================================================================================
 create index if not exists operations_business_created_idx on kanta.operations (business_id, created_at desc, id desc);
 
-drop function if exists public.audit_log(uuid, bigint, integer);
 create or replace function public.audit_log(p_business_id uuid, p_before text default null, p_limit integer default 50)
 returns jsonb
 language plpgsql
@@ -271,4 +224,24 @@ $$;
 revoke execute on function public.audit_log(uuid, text, integer) from public, anon;
 grant execute on function public.audit_log(uuid, text, integer) to authenticated, service_role;
 
-select kanta.grant_helpers();
+-- =============================================================================================
+-- Section - The owner's dashboard in one call: the period's KPIs and a series of each metric
+-- =============================================================================================
+create or replace function public.owner_dashboard(p_business_id uuid, p_from timestamptz, p_to timestamptz,
+                                                  p_bucket text default 'week')
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform kanta.require_staff(p_business_id, 'owner');
+  return jsonb_build_object(
+    'kpis', public.business_kpis(p_business_id, p_from, p_to),
+    'series', (select jsonb_object_agg(m, public.kpi_timeseries(p_business_id, m, p_bucket, p_from, p_to) -> 'points')
+               from unnest(array['revenue', 'member_revenue_share', 'visits', 'new_members', 'redemptions', 'nps']) m));
+end
+$$;
+revoke execute on function public.owner_dashboard(uuid, timestamptz, timestamptz, text) from public, anon;
+grant execute on function public.owner_dashboard(uuid, timestamptz, timestamptz, text) to authenticated, service_role;

@@ -5,14 +5,6 @@
 -- =============================================================================================
 -- Section - Profile and consent
 -- =============================================================================================
-alter table kanta.members add column if not exists phone text;
-alter table kanta.members add column if not exists birthday date;
-alter table kanta.members add column if not exists birthday_set_at timestamptz;
-alter table kanta.members add column if not exists marketing_consent boolean not null default false;
-alter table kanta.members add column if not exists consent_at timestamptz;
-alter table kanta.members drop constraint if exists members_phone_format;
-alter table kanta.members add constraint members_phone_format check (phone is null or phone ~ '^\+?[0-9 ]{5,20}$');
-
 -- Change any of display_name, phone, birthday, marketing_consent on my own card.
 create or replace function public.update_my_profile(p_member_id uuid, p_changes jsonb)
 returns jsonb
@@ -100,12 +92,15 @@ create table if not exists kanta.messages (
                                            'owner', 'feedback_reply')),
   constraint messages_text check (coalesce(length(title), 0) <= 120 and coalesce(length(body), 0) <= 2000)
 );
+
 create index if not exists messages_member_idx on kanta.messages (member_id, id desc);
 
 alter table kanta.messages enable row level security;
+
 revoke all on kanta.messages from anon, authenticated, public;
+
 grant select on kanta.messages to authenticated;
-drop policy if exists "Messages are viewable by their member" on kanta.messages;
+
 create policy "Messages are viewable by their member" on kanta.messages
   for select to authenticated
   using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = auth.uid()));
@@ -157,12 +152,13 @@ $$;
 
 -- At risk: at least 3 visits, and the days since the last one exceed k times the member's own
 -- typical gap between visits.
+-- Only pg_catalog functions inside: no search_path, and without SET Postgres inlines it (a
+-- function with SET is called once per row: 70k calls cost churn_risk 230 ms).
 create or replace function kanta.is_at_risk(p_visits integer, p_first timestamptz, p_last timestamptz,
                                             p_at timestamptz, p_k numeric default 2)
 returns boolean
 language sql
 immutable
-set search_path = ''
 as $$
   select p_visits >= 3 and p_last < p_at
      and date_part('epoch', p_at - p_last)
@@ -171,7 +167,7 @@ $$;
 
 -- Every automation, for every business, as of p_now. Running it again the same day sends
 -- nothing twice. For the service role (a scheduler); returns how many of each kind went out.
-create or replace function public.run_automations(p_now timestamptz default null)
+create or replace function kanta.run_automations(p_now timestamptz default null)
 returns jsonb
 language plpgsql
 security definer
@@ -271,8 +267,8 @@ begin
   return v_sent;
 end
 $$;
-revoke execute on function public.run_automations(timestamptz) from public, anon, authenticated;
-grant execute on function public.run_automations(timestamptz) to service_role;
+-- Called only by public.run_automations (65_insights.sql), which also scores the new day.
+revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated, service_role;
 
 -- =============================================================================================
 -- Section - Public functions: inbox
@@ -367,5 +363,3 @@ end
 $$;
 revoke execute on function public.send_message(uuid, text, text, text) from public, anon;
 grant execute on function public.send_message(uuid, text, text, text) to authenticated, service_role;
-
-select kanta.grant_helpers();
