@@ -34,7 +34,12 @@ def _run(cluster, name):
                     " from kanta.purchases group by 1"
                 ).fetchall()
             )
-            tiers = dict(conn.execute("select tier, count(*) from kanta.members where tier is not null group by 1"))
+            tiers = dict(
+                conn.execute(
+                    "select t.tier, count(*) from (select kanta.member_tier(id, kanta.now()) ->> 'name' as tier"
+                    " from kanta.members) t where t.tier is not null group by 1"
+                )
+            )
         return report, sums, weekday, tiers
     finally:
         cluster.drop_database(name)
