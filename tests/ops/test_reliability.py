@@ -18,7 +18,7 @@ from backend.transport.postgres import PostgresBackend
 from shared.errors import KantaError, Unavailable
 from tests.engine import Cafe
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RELAXED = {"stamp_cooldown_minutes": 0, "max_purchases_per_day": 100, "stamps_per_card": 10}
 PASSWORD = "correct horse battery"
 

@@ -25,7 +25,7 @@ from backend.server import build_app
 from shared.errors import InvalidInput, PermissionDenied
 from tests.engine import Cafe, at
 
-FIXTURES = Path(__file__).parent / "fixtures" / "woocommerce"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "woocommerce"
 SECRET = "wc-secret-8f2b1d7c9e4a6b3f"
 REVIEW_URL = "https://g.page/r/CafeAroma/review"
 
