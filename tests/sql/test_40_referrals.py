@@ -1,4 +1,5 @@
-"""Referrals (40_referrals.sql): Aino shares her link, Ben joins with it, and Aino's reward waits for Ben's first purchase."""
+"""Referrals (40_referrals.sql): Aino shares her link, Ben joins with it, and Aino's reward waits for
+Ben's first purchase."""
 
 import psycopg
 import pytest

@@ -1,4 +1,5 @@
-"""WooCommerce order webhooks, Mailchimp / Brevo exports and the review link after feedback.
+"""Integrations (70_integrations.sql): WooCommerce order webhooks, Mailchimp / Brevo exports and the
+review link after feedback.
 
 The order payloads in tests/fixtures/woocommerce are shaped exactly as WooCommerce's REST API v3
 documents an order (webhooks deliver that same JSON), at the three moments a shop sends them:
