@@ -88,3 +88,11 @@ class Cafe:
             return by.rpc(
                 "refund_purchase", {"p_business_id": self.id, "p_purchase_id": purchase_id, "p_idempotency_key": key()}
             )
+
+
+def ledger_rows(db) -> int:
+    """How many rows kanta.ledger holds: a refusal must leave it as it was."""
+    import psycopg
+
+    with psycopg.connect(db.admin) as conn:
+        return conn.execute("select count(*) from kanta.ledger").fetchone()[0]

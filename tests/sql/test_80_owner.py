@@ -1,6 +1,6 @@
-"""The owner runs the café from the back office: the staff list, a member search at the counter,
-drops, a reward granted by hand, a win-back message, and an audit log that lists the counter's
-operations by who made them."""
+"""The owner runs the café from the back office (80_owner.sql): the staff list, a member search at
+the counter, a reward granted by hand, a win-back message, and an audit log that lists the
+counter's operations by who made them."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ import pytest
 from shared.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tests.engine import Cafe, at, key
 
-
-@pytest.fixture
-def cafe(users):
-    return Cafe(users, settings={"stamps_per_card": 3, "stamp_cooldown_minutes": 0, "max_purchases_per_day": 50})
+pytestmark = pytest.mark.program(stamps_per_card=3, stamp_cooldown_minutes=0, max_purchases_per_day=50)
 
 
 def test_staff_list_and_removal(cafe, users):
@@ -61,25 +58,6 @@ def test_search_by_name_email_or_number(cafe):
     other = Cafe(cafe.users, slug="cafe-b", name="Café B")
     with pytest.raises(PermissionDenied):
         other.staff.rpc("search_members", {"p_business_id": cafe.id, "p_query": "virt"})
-
-
-def test_business_drops_show_what_is_left(cafe):
-    drop = cafe.owner.rpc(
-        "create_drop",
-        {
-            "p_business_id": cafe.id,
-            "p_title": "Joulupulla",
-            "p_description": "",
-            "p_vip_starts_at": "2000-01-01",
-            "p_public_starts_at": "2000-01-02",
-            "p_ends_at": "2099-01-01",
-            "p_stock": 5,
-        },
-    )
-    phone, _ = cafe.customer("aino@example.com")
-    phone.rpc("reserve_drop", {"p_drop_id": drop["id"]})
-    [listed] = cafe.staff.rpc("business_drops", {"p_business_id": cafe.id})
-    assert (listed["title"], listed["stock_left"], listed["state"]) == ("Joulupulla", 4, "public")
 
 
 def test_grant_reward_is_a_voucher_once_per_key(cafe):
@@ -150,17 +128,3 @@ def test_audit_log_lists_the_counters_operations_and_pages_without_gaps(cafe):
     with pytest.raises(InvalidInput) as err:
         cafe.owner.rpc("audit_log", {"p_business_id": cafe.id, "p_before": "yesterday"})
     assert err.value.code == "invalid_cursor"
-
-
-def test_dashboard_is_the_kpis_and_every_series_in_one_call(cafe):
-    _, member = cafe.customer("aino@example.com", "Aino", when=at("2026-03-01"))
-    cafe.buy(member, 1000, when=at("2026-03-02"))
-    cafe.buy(None, 500, when=at("2026-03-03"))
-    period = {"p_business_id": cafe.id, "p_from": "2026-03-01", "p_to": "2026-04-01"}
-    board = cafe.owner.rpc("owner_dashboard", {**period, "p_bucket": "week"})
-    assert board["kpis"] == cafe.owner.rpc("business_kpis", period)
-    assert set(board["series"]) == {"revenue", "member_revenue_share", "visits", "new_members", "redemptions", "nps"}
-    weekly = cafe.owner.rpc("kpi_timeseries", {**period, "p_metric": "revenue", "p_bucket": "week"})["points"]
-    assert board["series"]["revenue"] == weekly == [{"bucket": "2026-03-02", "value": 1500}]
-    with pytest.raises(PermissionDenied):
-        cafe.staff.rpc("owner_dashboard", period)

@@ -1,4 +1,4 @@
-"""Owner insights on a small café whose every figure is worked out by hand below.
+"""Owner insights (65_insights.sql) on a small café whose every figure is worked out by hand below.
 
 "Now" is 2026-06-30 12:00 in Helsinki. All visits are at 12:00 local, one a day at most.
 
@@ -17,6 +17,7 @@ import datetime as dt
 
 import pytest
 
+from shared.errors import PermissionDenied
 from shared.i18n import churn_reason
 from tests.engine import Cafe, at, key, pinned
 
@@ -30,9 +31,12 @@ PEOPLE = {  # name: (visits, every n days, last seen n days ago, cents each)
 }
 
 
+pytestmark = pytest.mark.program(stamps_per_card=4)
+
+
 @pytest.fixture
-def cafe(users):
-    cafe = Cafe(users, settings={"stamps_per_card": 4})
+def june_cafe(cafe):
+    """The shared café (4-stamp cards) with the five members' history above, seen on 30 June 2026."""
     members = {}
     for name, (visits, every, last, cents) in PEOPLE.items():
         phone, member = cafe.customer(f"{name.lower()}@example.com", name, when=at("2025-11-01"))
@@ -57,8 +61,8 @@ def cafe(users):
     return cafe
 
 
-def test_segments(cafe):
-    result = cafe.owner.rpc("member_segments", {"p_business_id": cafe.id})
+def test_segments(june_cafe):
+    result = june_cafe.owner.rpc("member_segments", {"p_business_id": june_cafe.id})
     assert result["counts"] == {
         "champions": 1,
         "loyal": 1,
@@ -76,7 +80,7 @@ def test_segments(cafe):
         "Eero": ("lost", 1, 1, 3),
     }
     for name, (segment, r, f, m) in expected.items():
-        page = cafe.owner.rpc("member_segments", {"p_business_id": cafe.id, "p_segment": segment})
+        page = june_cafe.owner.rpc("member_segments", {"p_business_id": june_cafe.id, "p_segment": segment})
         [row] = page["members"]
         assert (row["display_name"], row["r"], row["f"], row["m"]) == (name, r, f, m)
 
@@ -89,8 +93,8 @@ def test_a_new_member_is_new(users):
     assert cafe.owner.rpc("member_segments", {"p_business_id": cafe.id})["counts"]["new"] == 1
 
 
-def test_churn_risk(cafe):
-    churn = cafe.owner.rpc("churn_risk", {"p_business_id": cafe.id})
+def test_churn_risk(june_cafe):
+    churn = june_cafe.owner.rpc("churn_risk", {"p_business_id": june_cafe.id})
     # Cecilia: every 7 days, away 100 > 2 x 7. Bertta: every 5 days, away 10 = 2 x 5, not more:
     # not yet at risk. Daniel and Eero have fewer than 3 visits.
     assert churn["total"] == 1
@@ -107,13 +111,13 @@ def test_churn_risk(cafe):
         "käy yleensä 6,5 päivän välein, viimeksi 27 päivää sitten"
     )
     # With k = 1.9, Bertta (10 > 1.9 x 5 = 9.5) joins her.
-    assert cafe.owner.rpc("churn_risk", {"p_business_id": cafe.id, "p_k": 1.9})["total"] == 2
+    assert june_cafe.owner.rpc("churn_risk", {"p_business_id": june_cafe.id, "p_k": 1.9})["total"] == 2
 
 
-def test_kpis_for_june(cafe):
-    k = cafe.owner.rpc(
+def test_kpis_for_june(june_cafe):
+    k = june_cafe.owner.rpc(
         "business_kpis",
-        {"p_business_id": cafe.id, "p_from": at("2026-06-01", "00:00"), "p_to": at("2026-07-01", "00:00")},
+        {"p_business_id": june_cafe.id, "p_from": at("2026-06-01", "00:00"), "p_to": at("2026-07-01", "00:00")},
     )
     # June sales: Aada 7, 14, 21, 28 June (4 x 20.00 = 80.00); Bertta 5, 10, 15, 20 June
     # (4 x 3.00 = 12.00); no member: 10.00 + 30.00. Total 132.00, members 92.00.
@@ -133,11 +137,11 @@ def test_kpis_for_june(cafe):
     assert k["referrals"] == 0 and k["referral_conversion"] is None
 
 
-def test_weekly_revenue_on_the_cafes_calendar(cafe):
-    series = cafe.owner.rpc(
+def test_weekly_revenue_on_the_cafes_calendar(june_cafe):
+    series = june_cafe.owner.rpc(
         "kpi_timeseries",
         {
-            "p_business_id": cafe.id,
+            "p_business_id": june_cafe.id,
             "p_metric": "revenue",
             "p_bucket": "week",
             "p_from": at("2026-06-01", "00:00"),
@@ -157,8 +161,8 @@ def test_weekly_revenue_on_the_cafes_calendar(cafe):
     ]
 
 
-def test_export_members_csv(cafe):
-    csv = cafe.owner.rpc("export_members", {"p_business_id": cafe.id})
+def test_export_members_csv(june_cafe):
+    csv = june_cafe.owner.rpc("export_members", {"p_business_id": june_cafe.id})
     lines = csv.splitlines()
     assert lines[0] == (
         "member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,"
@@ -170,9 +174,7 @@ def test_export_members_csv(cafe):
     assert rows["Aada"][4:6] == ["8", "16000"]
 
 
-def test_insights_are_for_the_owner_only(cafe):
-    from shared.errors import PermissionDenied
-
+def test_insights_are_for_the_owner_only(june_cafe):
     for fn, params in (
         ("member_segments", {}),
         ("churn_risk", {}),
@@ -181,38 +183,38 @@ def test_insights_are_for_the_owner_only(cafe):
         ("kpi_timeseries", {"p_metric": "revenue", "p_bucket": "day", "p_from": "2026-01-01", "p_to": "2026-02-01"}),
     ):
         with pytest.raises(PermissionDenied):
-            cafe.staff.rpc(fn, {"p_business_id": cafe.id, **params})
+            june_cafe.staff.rpc(fn, {"p_business_id": june_cafe.id, **params})
 
 
-def test_a_refund_leaves_the_revenue_series_and_kpis(cafe):
-    june = {"p_business_id": cafe.id, "p_from": at("2026-06-01", "00:00"), "p_to": at("2026-07-01", "00:00")}
-    with cafe.clock(at("2026-06-24", "16:00"), cafe.staff):
-        extra = cafe.staff.rpc(
+def test_a_refund_leaves_the_revenue_series_and_kpis(june_cafe):
+    june = {"p_business_id": june_cafe.id, "p_from": at("2026-06-01", "00:00"), "p_to": at("2026-07-01", "00:00")}
+    with june_cafe.clock(at("2026-06-24", "16:00"), june_cafe.staff):
+        extra = june_cafe.staff.rpc(
             "record_purchase",
-            {"p_business_id": cafe.id, "p_member_id": None, "p_amount_cents": 5000, "p_idempotency_key": key()},
+            {"p_business_id": june_cafe.id, "p_member_id": None, "p_amount_cents": 5000, "p_idempotency_key": key()},
         )
     week = {"p_metric": "revenue", "p_bucket": "week", **june}
-    assert cafe.owner.rpc("kpi_timeseries", {**week})["points"][-1]["value"] == 10000  # 50.00 + 50.00
-    cafe.refund(extra["purchase_id"], when=at("2026-06-24", "16:05"))
-    assert cafe.owner.rpc("kpi_timeseries", {**week})["points"][-1]["value"] == 5000
-    assert cafe.owner.rpc("business_kpis", june)["revenue_cents"] == 13200
+    assert june_cafe.owner.rpc("kpi_timeseries", {**week})["points"][-1]["value"] == 10000  # 50.00 + 50.00
+    june_cafe.refund(extra["purchase_id"], when=at("2026-06-24", "16:05"))
+    assert june_cafe.owner.rpc("kpi_timeseries", {**week})["points"][-1]["value"] == 5000
+    assert june_cafe.owner.rpc("business_kpis", june)["revenue_cents"] == 13200
 
 
-def test_segments_are_scored_once_a_cafe_day(cafe, users):
-    first = cafe.owner.rpc("member_segments", {"p_business_id": cafe.id})
+def test_segments_are_scored_once_a_cafe_day(june_cafe, users):
+    first = june_cafe.owner.rpc("member_segments", {"p_business_id": june_cafe.id})
     assert first["as_of"].startswith("2026-06-30")
     # Eero comes back the same afternoon: the day's segments stand until the café's next day.
-    _, eero = cafe.members["Eero"]
-    cafe.buy(eero, 2500, when=NOW + dt.timedelta(hours=2))
-    with pinned(NOW + dt.timedelta(hours=3), cafe.owner):
-        assert cafe.owner.rpc("member_segments", {"p_business_id": cafe.id})["counts"]["lost"] == 1
+    _, eero = june_cafe.members["Eero"]
+    june_cafe.buy(eero, 2500, when=NOW + dt.timedelta(hours=2))
+    with pinned(NOW + dt.timedelta(hours=3), june_cafe.owner):
+        assert june_cafe.owner.rpc("member_segments", {"p_business_id": june_cafe.id})["counts"]["lost"] == 1
     # Next morning (Helsinki), the first look scores again: Eero is no longer lost.
-    with pinned(at("2026-07-01", "08:00"), cafe.owner):
-        again = cafe.owner.rpc("member_segments", {"p_business_id": cafe.id})
+    with pinned(at("2026-07-01", "08:00"), june_cafe.owner):
+        again = june_cafe.owner.rpc("member_segments", {"p_business_id": june_cafe.id})
     assert again["as_of"].startswith("2026-07-01") and again["counts"]["lost"] == 0
 
 
-def test_the_nightly_run_scores_every_business(cafe, db):
+def test_the_nightly_run_scores_every_business(june_cafe, db):
     import psycopg
 
     from backend.transport.postgres import begin_request
@@ -225,7 +227,7 @@ def test_the_nightly_run_scores_every_business(cafe, db):
         day, scored = conn.execute(
             "select r.day, (select count(*) from kanta.member_scores s where s.business_id = r.business_id)"
             " from kanta.score_runs r where r.business_id = %s",
-            (cafe.id,),
+            (june_cafe.id,),
         ).fetchone()
     assert (str(day), scored) == ("2026-07-02", 5)
 
@@ -257,3 +259,18 @@ def test_average_purchase_by_tier_counts_the_tier_held_when_buying(users):
         {"tier": "Gold", "purchases": 2, "average_cents": 2000},
     ]
     assert (k["buying_members"], float(k["repeat_rate"]), float(k["visits_per_member"])) == (1, 1.0, 3.0)
+
+
+@pytest.mark.program(stamps_per_card=3, stamp_cooldown_minutes=0, max_purchases_per_day=50)
+def test_dashboard_is_the_kpis_and_every_series_in_one_call(cafe):
+    _, member = cafe.customer("aino@example.com", "Aino", when=at("2026-03-01"))
+    cafe.buy(member, 1000, when=at("2026-03-02"))
+    cafe.buy(None, 500, when=at("2026-03-03"))
+    period = {"p_business_id": cafe.id, "p_from": "2026-03-01", "p_to": "2026-04-01"}
+    board = cafe.owner.rpc("owner_dashboard", {**period, "p_bucket": "week"})
+    assert board["kpis"] == cafe.owner.rpc("business_kpis", period)
+    assert set(board["series"]) == {"revenue", "member_revenue_share", "visits", "new_members", "redemptions", "nps"}
+    weekly = cafe.owner.rpc("kpi_timeseries", {**period, "p_metric": "revenue", "p_bucket": "week"})["points"]
+    assert board["series"]["revenue"] == weekly == [{"bucket": "2026-03-02", "value": 1500}]
+    with pytest.raises(PermissionDenied):
+        cafe.staff.rpc("owner_dashboard", period)

@@ -7,7 +7,7 @@ import psycopg
 
 from shared.i18n import ERRORS
 
-MIGRATIONS = Path(__file__).parents[1] / "backend" / "supabase" / "migrations"
+MIGRATIONS = Path(__file__).parents[2] / "backend" / "supabase" / "migrations"
 # The only functions an anonymous visitor may call (DESIGN.md section 3), plus the WooCommerce
 # webhook, which the shop's server calls unsigned-in and which the body's HMAC signature authorises.
 ANON_ALLOWED = {"referral_preview", "woocommerce_webhook"}

@@ -1,4 +1,5 @@
-"""WooCommerce order webhooks, Mailchimp / Brevo exports and the review link after feedback.
+"""Integrations (70_integrations.sql): WooCommerce order webhooks, Mailchimp / Brevo exports and the
+review link after feedback.
 
 The order payloads in tests/fixtures/woocommerce are shaped exactly as WooCommerce's REST API v3
 documents an order (webhooks deliver that same JSON), at the three moments a shop sends them:
@@ -25,7 +26,7 @@ from backend.server import build_app
 from shared.errors import InvalidInput, PermissionDenied
 from tests.engine import Cafe, at
 
-FIXTURES = Path(__file__).parent / "fixtures" / "woocommerce"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "woocommerce"
 SECRET = "wc-secret-8f2b1d7c9e4a6b3f"
 REVIEW_URL = "https://g.page/r/CafeAroma/review"
 

@@ -1,4 +1,5 @@
-"""Referrals: Aino shares her link, Ben joins with it, and Aino's reward waits for Ben's first purchase."""
+"""Referrals (40_referrals.sql): Aino shares her link, Ben joins with it, and Aino's reward waits for
+Ben's first purchase."""
 
 import psycopg
 import pytest
@@ -6,18 +7,12 @@ import pytest
 from shared.errors import Conflict, InvalidInput, NotFound
 from tests.engine import Cafe, at
 
-
-@pytest.fixture
-def cafe(users):
-    return Cafe(
-        users,
-        settings={
-            "referral_welcome_reward": "Tervetuloa-kahvi",
-            "referral_referrer_reward": "Kaverikahvi",
-            "referral_min_cents": 500,
-            "referral_monthly_cap": 2,
-        },
-    )
+pytestmark = pytest.mark.program(
+    referral_welcome_reward="Tervetuloa-kahvi",
+    referral_referrer_reward="Kaverikahvi",
+    referral_min_cents=500,
+    referral_monthly_cap=2,
+)
 
 
 def _code(phone, member):

@@ -1,4 +1,5 @@
-"""Property: any sequence of purchases, redemptions and refunds keeps the ledger's invariants."""
+"""The ledger (30_ledger.sql): retries are idempotent, the ledger is append-only, balances move only through
+it, and any sequence of purchases, redemptions and refunds keeps its invariants."""
 
 import datetime as dt
 
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.errors import Conflict
-from tests.engine import Cafe, at, key
+from tests.engine import at, key, ledger_rows
 
 TIERS = [
     {"name": "Bronze", "min_points": 0, "multiplier": 1.0},
@@ -27,17 +28,15 @@ SETTINGS = {
     "rewards": [{"name": "Mug", "cost_points": 40}],
 }
 
+# The program of the retry and guard tests below (the counter's).
+COUNTER = pytest.mark.program(stamps_per_card=5, rewards=[{"name": "Cookie", "cost_points": 10}])
+
 operation = st.one_of(
     st.tuples(st.just("buy"), st.integers(1, 30000), st.integers(0, 20 * 24 * 60)),
     st.tuples(st.just("redeem_voucher"), st.integers(0, 10), st.integers(0, 600)),
     st.tuples(st.just("redeem_reward"), st.just(0), st.integers(0, 600)),
     st.tuples(st.just("refund"), st.integers(0, 10), st.integers(0, 600)),
 )
-
-
-@pytest.fixture
-def cafe(users):
-    return Cafe(users, settings=SETTINGS)
 
 
 def _expected_tier(purchases, now):
@@ -47,6 +46,7 @@ def _expected_tier(purchases, now):
     return [t["name"] for t in TIERS if t["min_points"] <= points][-1]
 
 
+@pytest.mark.program(**SETTINGS)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=1, max_size=14))
 def test_invariants_hold_for_any_sequence(db, cafe, ops):
@@ -100,3 +100,60 @@ def test_invariants_hold_for_any_sequence(db, cafe, ops):
             card = phone.rpc("my_card", {"p_member_id": member})
         assert card["tier"]["current"]["name"] == _expected_tier(purchases, now)
         assert (card["stamps"], card["points"]) == (stamps, points)
+
+
+# ---- retries and the ledger's own guards ---------------------------------------------------------
+
+
+@COUNTER
+def test_the_same_key_twice_gives_one_effect_and_the_identical_answer(db, cafe):
+    _, member = cafe.customer("a@example.com")
+    k = key()
+    first = cafe.buy(member, 450, idempotency_key=k)
+    rows = ledger_rows(db)
+    again = cafe.buy(member, 450, idempotency_key=k)
+    assert again == first
+    assert ledger_rows(db) == rows
+    with psycopg.connect(db.admin) as conn:
+        assert conn.execute("select visits, points from kanta.members where id = %s", (member,)).fetchone() == (1, 4)
+
+
+@COUNTER
+def test_a_key_used_for_another_action_is_a_conflict(cafe):
+    _, member = cafe.customer("a@example.com")
+    k = key()
+    bought = cafe.buy(member, 450, idempotency_key=k)
+    with pytest.raises(Conflict) as err:
+        cafe.staff.rpc(
+            "refund_purchase",
+            {"p_business_id": cafe.id, "p_purchase_id": bought["purchase_id"], "p_idempotency_key": k},
+        )
+    assert err.value.code == "idempotency_key_reused"
+
+
+@COUNTER
+def test_the_ledger_is_append_only_even_for_its_owner(db, cafe):
+    _, member = cafe.customer("a@example.com")
+    cafe.buy(member, 450)
+    with psycopg.connect(db.conninfo("postgres")) as conn:
+        with pytest.raises(psycopg.Error, match="ledger_is_append_only"):
+            conn.execute("update kanta.ledger set points = 1000")
+    with psycopg.connect(db.conninfo("postgres")) as conn:
+        with pytest.raises(psycopg.Error, match="ledger_is_append_only"):
+            conn.execute("delete from kanta.ledger")
+
+
+@COUNTER
+def test_balances_move_only_through_the_ledger(db, cafe):
+    _, member = cafe.customer("a@example.com")
+    cafe.buy(member, 450)
+    with psycopg.connect(db.conninfo("postgres")) as conn:
+        with pytest.raises(psycopg.Error, match="ledger_mismatch"):
+            conn.execute("update kanta.members set points = points + 100 where id = %s", (member,))
+    with psycopg.connect(db.conninfo("postgres")) as conn:
+        with pytest.raises(psycopg.Error, match="ledger_mismatch"):
+            conn.execute(
+                "insert into kanta.members (business_id, member_number, points) values (%s, '12345674', 50)", (cafe.id,)
+            )
+    with psycopg.connect(db.conninfo("postgres")) as conn:  # other columns stay writable for the API
+        conn.execute("update kanta.members set visits = visits where id = %s", (member,))

@@ -12,8 +12,8 @@ import pytest
 from backend.transport.postgres import begin_request, claims_for
 from backend.transport.supabase import SupabaseTransport
 from shared.errors import NotFound, PermissionDenied
+from tests.api.test_access_matrix import CALLS, World
 from tests.doubles.supabase_double import running_double
-from tests.test_access_matrix import CALLS, World
 
 STAFF_OR_OWNER = sorted(name for name, (expected, _) in CALLS.items() if expected["customer"] == "deny")
 

@@ -1,4 +1,5 @@
-"""Download my data and delete my account: checked against the schema and every table's contents."""
+"""Privacy (62_privacy.sql): download my data and delete my account, checked against the schema and
+every table's contents."""
 
 import psycopg
 import pytest

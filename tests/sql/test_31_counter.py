@@ -1,4 +1,4 @@
-"""Stories at the counter: retries, velocity limits, the member QR, refunds, and program settings."""
+"""Stories at the counter (31_counter.sql): velocity limits, the member QR, vouchers, rewards and refunds."""
 
 import datetime as dt
 
@@ -6,70 +6,9 @@ import psycopg
 import pytest
 
 from shared.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tests.engine import Cafe, at, key
+from tests.engine import Cafe, at, key, ledger_rows
 
-
-@pytest.fixture
-def cafe(users):
-    return Cafe(users, settings={"stamps_per_card": 5, "rewards": [{"name": "Cookie", "cost_points": 10}]})
-
-
-def _ledger_count(db):
-    with psycopg.connect(db.admin) as conn:
-        return conn.execute("select count(*) from kanta.ledger").fetchone()[0]
-
-
-# ---- retries -----------------------------------------------------------------------------------
-
-
-def test_the_same_key_twice_gives_one_effect_and_the_identical_answer(db, cafe):
-    _, member = cafe.customer("a@example.com")
-    k = key()
-    first = cafe.buy(member, 450, idempotency_key=k)
-    rows = _ledger_count(db)
-    again = cafe.buy(member, 450, idempotency_key=k)
-    assert again == first
-    assert _ledger_count(db) == rows
-    with psycopg.connect(db.admin) as conn:
-        assert conn.execute("select visits, points from kanta.members where id = %s", (member,)).fetchone() == (1, 4)
-
-
-def test_a_key_used_for_another_action_is_a_conflict(cafe):
-    _, member = cafe.customer("a@example.com")
-    k = key()
-    bought = cafe.buy(member, 450, idempotency_key=k)
-    with pytest.raises(Conflict) as err:
-        cafe.staff.rpc(
-            "refund_purchase",
-            {"p_business_id": cafe.id, "p_purchase_id": bought["purchase_id"], "p_idempotency_key": k},
-        )
-    assert err.value.code == "idempotency_key_reused"
-
-
-def test_the_ledger_is_append_only_even_for_its_owner(db, cafe):
-    _, member = cafe.customer("a@example.com")
-    cafe.buy(member, 450)
-    with psycopg.connect(db.conninfo("postgres")) as conn:
-        with pytest.raises(psycopg.Error, match="ledger_is_append_only"):
-            conn.execute("update kanta.ledger set points = 1000")
-    with psycopg.connect(db.conninfo("postgres")) as conn:
-        with pytest.raises(psycopg.Error, match="ledger_is_append_only"):
-            conn.execute("delete from kanta.ledger")
-
-
-def test_balances_move_only_through_the_ledger(db, cafe):
-    _, member = cafe.customer("a@example.com")
-    cafe.buy(member, 450)
-    with psycopg.connect(db.conninfo("postgres")) as conn:
-        with pytest.raises(psycopg.Error, match="ledger_mismatch"):
-            conn.execute("update kanta.members set points = points + 100 where id = %s", (member,))
-    with psycopg.connect(db.conninfo("postgres")) as conn:
-        with pytest.raises(psycopg.Error, match="ledger_mismatch"):
-            conn.execute(
-                "insert into kanta.members (business_id, member_number, points) values (%s, '12345674', 50)", (cafe.id,)
-            )
-    with psycopg.connect(db.conninfo("postgres")) as conn:  # other columns stay writable for the API
-        conn.execute("update kanta.members set visits = visits where id = %s", (member,))
+pytestmark = pytest.mark.program(stamps_per_card=5, rewards=[{"name": "Cookie", "cost_points": 10}])
 
 
 # ---- velocity ----------------------------------------------------------------------------------
@@ -78,11 +17,11 @@ def test_balances_move_only_through_the_ledger(db, cafe):
 def test_a_second_stamp_within_ten_minutes_is_refused_and_the_owner_may_override(db, cafe):
     _, member = cafe.customer("a@example.com")
     cafe.buy(member, 450, when=at("2026-06-01", "09:00"))
-    rows = _ledger_count(db)
+    rows = ledger_rows(db)
     with pytest.raises(Conflict) as err:
         cafe.buy(member, 300, when=at("2026-06-01", "09:09"))
     assert err.value.code == "velocity_limit"
-    assert _ledger_count(db) == rows  # nothing half-written
+    assert ledger_rows(db) == rows  # nothing half-written
     with pytest.raises(PermissionDenied) as err:  # staff may not override
         cafe.buy(member, 300, when=at("2026-06-01", "09:09"), override=True)
     assert err.value.code == "owner_only"
@@ -255,14 +194,14 @@ def test_a_refund_keeps_the_voucher_when_later_stamps_cover_the_purchase(cafe):
 def test_not_enough_points_is_refused_without_writing(db, cafe):
     phone, member = cafe.customer("a@example.com")
     cookie = phone.rpc("my_card", {"p_member_id": member})["rewards"][0]
-    rows = _ledger_count(db)
+    rows = ledger_rows(db)
     with pytest.raises(Conflict) as err:
         cafe.staff.rpc(
             "redeem_reward",
             {"p_business_id": cafe.id, "p_member_id": member, "p_reward_id": cookie["id"], "p_idempotency_key": key()},
         )
     assert err.value.code == "insufficient_points"
-    assert _ledger_count(db) == rows
+    assert ledger_rows(db) == rows
 
 
 def test_a_sale_without_a_member_is_recorded_without_points(cafe):
@@ -271,64 +210,3 @@ def test_a_sale_without_a_member_is_recorded_without_points(cafe):
         {"p_business_id": cafe.id, "p_member_id": None, "p_amount_cents": 1290, "p_idempotency_key": key()},
     )
     assert sale["member_id"] is None and "points_added" not in sale
-
-
-# ---- program settings -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("settings", "code"),
-    [
-        ({"stamps_per_card": 2}, "setting_out_of_range"),
-        ({"stamps_per_card": 31}, "setting_out_of_range"),
-        ({"stamps_per_card": "ten"}, "setting_not_a_number"),
-        ({"points_per_euro": -1}, "setting_out_of_range"),
-        ({"voucher_valid_days": 0}, "setting_out_of_range"),
-        ({"colour": "red"}, "unknown_setting"),
-        ({"tiers": []}, "invalid_tiers"),
-        ({"tiers": [{"name": "Silver", "min_points": 100, "multiplier": 1}]}, "invalid_tiers"),
-        ({"tiers": [{"name": "A", "min_points": 0}, {"name": "A", "min_points": 10}]}, "invalid_tiers"),
-        (
-            {"tiers": [{"name": "A", "min_points": 0}, {"name": "B", "min_points": 10, "multiplier": 9}]},
-            "invalid_tiers",
-        ),
-        ({"rewards": [{"name": "Free", "cost_points": 0}]}, "invalid_rewards"),
-        ({"stamps_per_card": 8, "tiers": "gold"}, "invalid_tiers"),
-    ],
-)
-def test_bad_program_settings_are_refused_whole(cafe, settings, code):
-    before = cafe.owner.rpc("get_program", {"p_business_id": cafe.id})
-    with pytest.raises(InvalidInput) as err:
-        cafe.owner.rpc("update_program", {"p_business_id": cafe.id, "p_settings": settings})
-    assert err.value.code == code
-    assert cafe.owner.rpc("get_program", {"p_business_id": cafe.id}) == before
-
-
-def test_only_the_owner_changes_the_program_and_it_is_audited(cafe):
-    with pytest.raises(PermissionDenied) as err:
-        cafe.staff.rpc("update_program", {"p_business_id": cafe.id, "p_settings": {"stamps_per_card": 8}})
-    assert err.value.code == "owner_only"
-    program = cafe.owner.rpc(
-        "update_program", {"p_business_id": cafe.id, "p_settings": {"stamps_per_card": 8, "rewards": []}}
-    )
-    assert program["stamps_per_card"] == 8 and program["rewards"] == []
-    actions = [e["action"] for e in cafe.owner.rpc("audit_log", {"p_business_id": cafe.id})["entries"]]
-    assert actions.count("program_updated") == 2  # the fixture's and this one
-    with pytest.raises(PermissionDenied):
-        cafe.staff.rpc("audit_log", {"p_business_id": cafe.id})
-
-
-def test_history_pages_by_keyset(cafe):
-    phone, member = cafe.customer("a@example.com")
-    for i in range(7):
-        cafe.buy(member, 450, when=at(f"2026-06-0{i + 1}"))
-    seen, before = [], None
-    while True:
-        page = phone.rpc("my_history", {"p_member_id": member, "p_before": before, "p_limit": 4})
-        seen += [e["id"] for e in page["entries"]]
-        before = page["next_before"]
-        if before is None:
-            break
-    assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen))
-    # 7 stamps + 7 point entries + 1 voucher issued (5-stamp card)
-    assert len(seen) == 15

@@ -1,4 +1,4 @@
-"""VIP early access: Aino (Gold, early access) reserves before the public; 20 people race for 5 pieces."""
+"""VIP drops (50_vip_drops.sql): VIP early access: Aino (Gold, early access) reserves before the public; 20 people race for 5 pieces."""
 
 import threading
 
@@ -7,7 +7,7 @@ import pytest
 
 from backend.transport.postgres import PostgresBackend
 from shared.errors import Conflict, PermissionDenied
-from tests.engine import Cafe, at, pinned
+from tests.engine import at, pinned
 
 TIERS = [
     {"name": "Bronze", "min_points": 0, "multiplier": 1.0, "perks": []},
@@ -15,9 +15,8 @@ TIERS = [
 ]
 
 
-@pytest.fixture
-def cafe(users):
-    return Cafe(users, settings={"tiers": TIERS})
+# The program of the tests below that do not name their own.
+VIP = pytest.mark.program(tiers=TIERS)
 
 
 def _drop(cafe, stock=5, limit=1):
@@ -42,6 +41,7 @@ def _reserve(phone, drop_id, when, quantity=1):
         return phone.rpc("reserve_drop", {"p_drop_id": drop_id, "p_quantity": quantity})
 
 
+@VIP
 def test_vip_window_grant_revoke_and_tier_perk(cafe):
     drop = _drop(cafe)
     plain, plain_member = cafe.customer("plain@example.com")
@@ -85,6 +85,7 @@ def test_vip_window_grant_revoke_and_tier_perk(cafe):
     assert (listed["state"], listed["can_reserve"], listed["my_reserved"]) == ("vip_window", False, 1)
 
 
+@VIP
 def test_owner_sees_reservations_and_marks_pickup(cafe):
     drop = _drop(cafe)
     phone, member = cafe.customer("a@example.com", "Aino")
@@ -110,6 +111,7 @@ def test_owner_sees_reservations_and_marks_pickup(cafe):
 
 
 @pytest.mark.slow
+@VIP
 def test_twenty_people_five_pieces_no_oversell_in_30_rounds(db, users, cafe):
     people = []
     for i in range(20):
@@ -147,6 +149,7 @@ def _race(session, drop_id, start, outcomes):
         outcomes.append(exc.code)
 
 
+@VIP
 def test_bad_drop_windows_are_refused(cafe):
     from shared.errors import InvalidInput
 
@@ -164,3 +167,23 @@ def test_bad_drop_windows_are_refused(cafe):
             },
         )
     assert err.value.code == "invalid_drop_windows"
+
+
+@pytest.mark.program(stamps_per_card=3, stamp_cooldown_minutes=0, max_purchases_per_day=50)
+def test_business_drops_show_what_is_left(cafe):
+    drop = cafe.owner.rpc(
+        "create_drop",
+        {
+            "p_business_id": cafe.id,
+            "p_title": "Joulupulla",
+            "p_description": "",
+            "p_vip_starts_at": "2000-01-01",
+            "p_public_starts_at": "2000-01-02",
+            "p_ends_at": "2099-01-01",
+            "p_stock": 5,
+        },
+    )
+    phone, _ = cafe.customer("aino@example.com")
+    phone.rpc("reserve_drop", {"p_drop_id": drop["id"]})
+    [listed] = cafe.staff.rpc("business_drops", {"p_business_id": cafe.id})
+    assert (listed["title"], listed["stock_left"], listed["state"]) == ("Joulupulla", 4, "public")
