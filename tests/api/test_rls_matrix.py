@@ -7,7 +7,7 @@ import psycopg
 
 from shared.i18n import ERRORS
 
-MIGRATIONS = Path(__file__).parents[2] / "backend" / "supabase" / "migrations"
+SCHEMAS = Path(__file__).parents[2] / "backend" / "supabase" / "schemas"
 # The only functions an anonymous visitor may call (DESIGN.md section 3), plus the WooCommerce
 # webhook, which the shop's server calls unsigned-in and which the body's HMAC signature authorises.
 ANON_ALLOWED = {"referral_preview", "woocommerce_webhook"}
@@ -70,8 +70,8 @@ def test_tables_are_rls_protected_and_never_writable_by_api_roles(db):
 
 def test_every_error_code_the_sql_raises_is_translated():
     codes = set()
-    for path in MIGRATIONS.glob("*.sql"):
+    for path in SCHEMAS.glob("*.sql"):
         codes |= set(re.findall(r"kanta\.fail\('([a-z_]+)'", path.read_text()))
-    assert codes, "no error codes found in the migrations"
+    assert codes, "no error codes found in the schema files"
     missing = sorted(c for c in codes if c not in ERRORS or set(ERRORS[c]) != {"fi", "en"})
     assert not missing, f"untranslated error codes: {missing}"
