@@ -13,7 +13,7 @@ import uuid
 import flet as ft
 
 from mobile import models as vm
-from mobile.offline import OfflineQueue
+from mobile.offline import NEEDS_CONFIRMATION, OfflineQueue
 from shared.errors import KantaError, Unavailable
 from shared.i18n import t
 
@@ -411,7 +411,9 @@ class Counter:
     def replay(self) -> dict:
         """Send what waits in the queue (called on a timer, and after each answered call)."""
         outcome = self.queue.replay(self.app.api)
-        if outcome["sent"] or outcome["refused"]:
+        if outcome["sent"] or outcome["refused"] or outcome["to_confirm"]:
+            if outcome["to_confirm"]:
+                self.app.toast(self.tr("counter_queue_confirm", n=len(outcome["to_confirm"])))
             if outcome["refused"]:
                 self.app.toast(self.tr("counter_queue_refused", n=len(outcome["refused"])))
             self.draw_pending()
@@ -437,7 +439,38 @@ class Counter:
             )
         )
         for e in waiting:
-            if e.get("refused"):
+            if e.get("refused") == NEEDS_CONFIRMATION:  # the database asks; the staff answer
+                self.pending_box.controls.append(
+                    tagged(
+                        f"to-confirm-{e['key']}",
+                        ft.ListTile(
+                            leading=ft.Icon(ft.Icons.VERIFIED_USER, color=ft.Colors.ORANGE_800),
+                            title=ft.Text(
+                                self.tr("counter_confirm_line", amount=self.money(e["amount_cents"]), number=e["code"])
+                            ),
+                            subtitle=ft.Text(vm.problem(KantaError(e["refused"]), self.app.lang)),
+                            trailing=ft.Row(
+                                [
+                                    tagged(
+                                        f"confirm-{e['key']}",
+                                        ft.FilledButton(
+                                            self.tr("counter_confirm"),
+                                            on_click=lambda _e, k=e["key"]: self.confirm_queued(k),
+                                        ),
+                                    ),
+                                    tagged(
+                                        f"discard-{e['key']}",
+                                        ft.TextButton(
+                                            self.tr("counter_discard"), on_click=lambda _e, k=e["key"]: self.dismiss(k)
+                                        ),
+                                    ),
+                                ],
+                                tight=True,
+                            ),
+                        ),
+                    )
+                )
+            elif e.get("refused"):
                 self.pending_box.controls.append(
                     tagged(
                         f"refused-{e['key']}",
@@ -451,6 +484,13 @@ class Counter:
                         ),
                     )
                 )
+
+    def confirm_queued(self, key: str) -> None:
+        """The staff confirmed the member number of a purchase queued offline: send it now."""
+        self.queue.confirm(key)
+        self.replay()
+        self.draw_pending()
+        self.page.update()
 
     def dismiss(self, key: str) -> None:
         self.queue.dismiss(key)

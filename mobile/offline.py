@@ -4,7 +4,9 @@ restart, and are sent again when the backend answers. A purchase the API refuses
 velocity limit, say) stays in the queue, marked, for the staff to see; nothing is dropped.
 
 No rule lives here: replaying is calling record_purchase again with the same key, which the
-database answers exactly once.
+database answers exactly once. A code typed offline is identified on replay with only the
+confirmation the staff gave; when the database asks for one (a static member number), the purchase
+waits in the queue until the staff confirm or discard it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import threading
 from pathlib import Path
 
 from shared.errors import KantaError, Unavailable
+
+NEEDS_CONFIRMATION = "member_number_needs_confirmation"
 
 
 class OfflineQueue:
@@ -49,6 +53,16 @@ class OfflineQueue:
     def refused(self) -> list[dict]:
         return [e for e in self.entries() if e.get("refused")]
 
+    def to_confirm(self) -> list[dict]:
+        return [e for e in self.entries() if e.get("refused") == NEEDS_CONFIRMATION]
+
+    def confirm(self, key: str) -> None:
+        """The staff confirmed the member: the next replay identifies it with their confirmation."""
+        with self._lock:
+            self._write(
+                [{**e, "confirmed": True, "refused": None} if e["key"] == key else e for e in self._read_unlocked()]
+            )
+
     def dismiss(self, key: str) -> None:
         """The staff member has seen a refused purchase and dealt with it."""
         with self._lock:
@@ -56,7 +70,7 @@ class OfflineQueue:
 
     def replay(self, api) -> dict:
         """Send every waiting purchase again, oldest first. Stops at the first Unavailable."""
-        sent, refused = [], []
+        sent, refused, to_confirm = [], [], []
         for entry in self.entries():
             if entry.get("refused"):
                 continue
@@ -65,7 +79,11 @@ class OfflineQueue:
                 if member_id is None and entry.get("code"):  # scanned while offline: identify now
                     member_id = api.rpc(
                         "identify_member",
-                        {"p_business_id": entry["business_id"], "p_code": entry["code"], "p_confirmed": True},
+                        {
+                            "p_business_id": entry["business_id"],
+                            "p_code": entry["code"],
+                            "p_confirmed": bool(entry.get("confirmed")),
+                        },
                     )["member_id"]
                 answer = api.rpc(
                     "record_purchase",
@@ -79,12 +97,12 @@ class OfflineQueue:
             except Unavailable:
                 break
             except KantaError as exc:
-                refused.append(entry["key"])
+                (to_confirm if exc.code == NEEDS_CONFIRMATION else refused).append(entry["key"])
                 self._mark(entry["key"], exc.code)
                 continue
             sent.append(answer)
             self.dismiss(entry["key"])
-        return {"sent": sent, "refused": refused, "waiting": self.pending()}
+        return {"sent": sent, "refused": refused, "to_confirm": to_confirm, "waiting": self.pending()}
 
     def _mark(self, key: str, code: str) -> None:
         with self._lock:

@@ -156,17 +156,20 @@ def test_offline_purchases_are_queued_survive_a_restart_and_apply_once(own_clust
 
     try:
         cafe = Cafe(users, settings=RELAXED)
-        numbers = []
+        numbers, tokens = [], []
         for i in range(3):
             phone, member = cafe.customer(f"m{i}@example.com")
             numbers.append(phone.rpc("my_card", {"p_member_id": member})["member_number"])
+            tokens.append(phone.rpc("member_qr_token", {"p_member_id": member})["token"])
         screen = open_counter()
         submit(screen, "counter-code", numbers[0])  # identified while online
         screen.click("confirm-member")
         pg.stop()
         for i, cents in enumerate((1250, 420, 980)):
             if i:
-                submit(screen, "counter-code", numbers[i])  # scanned offline: identified on replay
+                # A member's QR scanned offline: identified on replay (a typed member number would
+                # wait for the staff's confirmation, see the test below).
+                submit(screen, "counter-code", tokens[i])
                 assert screen.has("offline-member")
             screen.type("counter-amount", f"{cents // 100},{cents % 100:02d}")
             screen.click("record")
@@ -231,3 +234,28 @@ def test_a_queued_purchase_refused_on_replay_is_shown_not_dropped(screens, cafe,
     assert [e["refused"] for e in refused] == ["invalid_code"]
     screen.fire(screen.by_id("refused-queued-typo-1").trailing, "click")
     assert counter_.queue.entries() == [] and not screen.has("pending")
+
+
+def test_a_member_number_queued_offline_waits_for_the_staffs_confirmation(screens, cafe):
+    """A typed member number is not proof of who stood at the counter, offline or not: the replay
+    asks the database without a confirmation, keeps the purchase when it asks for one, and records
+    it (once) only after the staff confirm."""
+    phone, member = cafe.customer("aino@example.com", "Aino")
+    number = phone.rpc("my_card", {"p_member_id": member})["member_number"]
+    screen = screens(width=1280, height=800)
+    screen.sign_in("barista@cafe-aroma.example", PASSWORD)
+    counter_ = screen.page.data.counter
+    for key in ("queued-number-1", "queued-number-2"):  # typed while offline
+        counter_.queue.add({"business_id": cafe.id, "member_id": None, "code": number, "amount_cents": 500, "key": key})
+    outcome = counter_.replay()
+    assert (outcome["sent"], outcome["waiting"]) == ([], 2)
+    assert phone.rpc("my_card", {"p_member_id": member})["points"] == 0  # nothing recorded unconfirmed
+    assert counter_.replay()["sent"] == []  # asked again, still waiting for the staff
+    assert screen.has("confirm-queued-number-1") and screen.has("discard-queued-number-2")
+    screen.click("discard-queued-number-2")
+    screen.click("confirm-queued-number-1")
+    card = phone.rpc("my_card", {"p_member_id": member})
+    assert (card["stamps"], card["points"]) == (1, 5)
+    assert counter_.queue.entries() == [] and not screen.has("pending")
+    assert counter_.replay()["sent"] == []  # nothing left to send twice
+    assert phone.rpc("my_card", {"p_member_id": member})["points"] == 5
