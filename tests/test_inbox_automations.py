@@ -6,8 +6,8 @@ import psycopg
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from shared.transport import User
 from shared.errors import Conflict, PermissionDenied
+from shared.transport import User
 from tests.engine import Cafe, at
 
 JAN = at("2026-01-01", "07:00")

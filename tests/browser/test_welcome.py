@@ -1,26 +1,10 @@
 """Real browser: the demo renders offline in Debian's chromium, Finnish first, English at a tap."""
 
-import os
-
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_available, open_app, served_demo
+from tests.browser.journey import open_app, served_demo
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not chromium_available():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing; .ci/run installs it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_the_demo_renders_offline_and_switches_language(browser):

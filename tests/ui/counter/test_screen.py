@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from mobile.main import make_main
-from mobile.models import parse_amount
+from mobile.counter.models import parse_amount
 from tests.engine import Cafe
-from tests.ui_session import FakeSession
+from tests.ui.session import FakeSession, open_app
 
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def cafe(users):
-    return Cafe(users, settings={"stamps_per_card": 3, "stamp_cooldown_minutes": 0, "max_purchases_per_day": 50})
+pytestmark = pytest.mark.program(stamps_per_card=3, stamp_cooldown_minutes=0, max_purchases_per_day=50)
 
 
 @pytest.fixture
@@ -38,7 +35,7 @@ def submit(screen: FakeSession, identifier: str, value: str) -> None:
 def test_scan_amount_confirm_is_three_interactions(counter, cafe):
     phone, member = cafe.customer("aino@example.com", "Aino")
     screen = counter()
-    assert screen.page.data.screen == "counter"
+    assert screen.app.screen == "counter"
     token = phone.rpc("member_qr_token", {"p_member_id": member})["token"]
     submit(screen, "counter-code", token)  # 1: the scan (the scanner types the code and Enter)
     assert screen.by_id("panel-stamps").value == "0/3 leimaa"
@@ -76,7 +73,7 @@ def test_a_full_card_is_redeemed_by_scanning_its_voucher(counter, cafe):
     screen = counter()
     submit(screen, "counter-code", code)
     screen.click(f"redeem-{code}")
-    assert "Lunastettu: Free coffee" in screen.page.data.notice
+    assert "Lunastettu: Free coffee" in screen.app.notice
     assert phone.rpc("my_card", {"p_member_id": member})["vouchers"] == []
     assert not screen.has(f"redeem-{code}")
 
@@ -85,10 +82,10 @@ def test_sale_without_member_and_a_bad_amount(counter, cafe):
     screen = counter()
     screen.type("counter-amount", "abc")
     screen.click("no-member")
-    assert screen.page.data.notice == "Anna summa, esim. 12,50."
+    assert screen.app.notice == "Anna summa, esim. 12,50."
     screen.type("counter-amount", "8,00")
     screen.click("record")
-    assert screen.page.data.notice == "Skannaa ensin asiakas."
+    assert screen.app.notice == "Skannaa ensin asiakas."
     screen.click("no-member")
     kpis = cafe.owner.rpc("business_kpis", {"p_business_id": cafe.id, "p_from": "2000-01-01", "p_to": "2100-01-01"})
     assert (kpis["revenue_cents"], kpis["member_revenue_cents"]) == (800, 0)
@@ -105,7 +102,7 @@ def test_an_expired_or_used_token_is_refused_in_the_users_language(counter, cafe
     screen = counter()
     submit(screen, "counter-code", token)
     submit(screen, "counter-code", token)  # the same code again: single use
-    assert screen.page.data.notice == "Tämä QR-koodi on jo käytetty. Pyydä asiakkaalta uusi koodi."
+    assert screen.app.notice == "Tämä QR-koodi on jo käytetty. Pyydä asiakkaalta uusi koodi."
     assert not screen.has("panel-stamps")  # no member is shown for a refused code
 
 
@@ -136,7 +133,7 @@ def test_offline_purchases_are_queued_survive_a_restart_and_apply_once(own_clust
     import psycopg
 
     from backend.transport.postgres import PostgresBackend
-    from mobile.offline import OfflineQueue
+    from mobile.counter.offline import OfflineQueue
     from tests.test_reliability import RELAXED, assert_exactly_once, ledger_state
 
     pg = own_cluster
@@ -150,7 +147,7 @@ def test_offline_purchases_are_queued_survive_a_restart_and_apply_once(own_clust
         return t
 
     def open_counter():
-        screen = FakeSession(make_main(backend.transport, timers=False, queue_dir=queue_dir), width=1280, height=800)
+        screen = open_app(backend.transport, queue_dir=queue_dir, width=1280, height=800)
         screen.sign_in("barista@cafe-aroma.example", PASSWORD)
         return screen
 
@@ -173,9 +170,8 @@ def test_offline_purchases_are_queued_survive_a_restart_and_apply_once(own_clust
                 assert screen.has("offline-member")
             screen.type("counter-amount", f"{cents // 100},{cents % 100:02d}")
             screen.click("record")
-            assert screen.page.data.notice.startswith("Ei yhteyttä: ostos jonossa")
+            assert screen.app.notice.startswith("Ei yhteyttä: ostos jonossa")
         assert screen.by_id("pending").content.value == "3 odottaa lähetystä"
-        screen.page.data.close()
         screen.close()  # the app is closed with the database still down
 
         queue = OfflineQueue(queue_dir / f"{cafe.id}.jsonl")
@@ -183,21 +179,21 @@ def test_offline_purchases_are_queued_survive_a_restart_and_apply_once(own_clust
         pg.start()
         screen = open_counter()  # the app again: the queue is still there
         for _ in range(20):  # until the pool has connected again (the app retries on a timer)
-            if screen.page.data.screen == "counter":
+            if screen.app.screen == "counter":
                 break
             time.sleep(0.5)
             screen.sign_in("barista@cafe-aroma.example", PASSWORD)
         assert screen.by_id("pending").content.value == "3 odottaa lähetystä"
         sent, outcome = [], {"waiting": 3}
         for _ in range(20):
-            outcome = screen.page.data.counter.replay()
+            outcome = screen.shell.counter.replay()
             sent += outcome["sent"]
             if not outcome["waiting"]:
                 break
             time.sleep(0.5)
         assert (len(sent), outcome["refused"], outcome["waiting"]) == (3, [], 0)
         assert not screen.has("pending")
-        assert screen.page.data.counter.replay()["sent"] == []  # nothing left to send twice
+        assert screen.shell.counter.replay()["sent"] == []  # nothing left to send twice
         keys = {e["key"]: e["amount_cents"] for e in queue.entries()} or None
         assert keys is None
         with psycopg.connect(pg.conninfo()) as conn:
@@ -211,29 +207,28 @@ def test_offline_purchases_are_queued_survive_a_restart_and_apply_once(own_clust
             )
         assert sorted(expected.values()) == [420, 980, 1250]
         assert_exactly_once(ledger_state(pg.conninfo(), cafe.id), expected)
-        screen.page.data.close()
         screen.close()
     finally:
         backend.close()
 
 
 def test_a_queued_purchase_refused_on_replay_is_shown_not_dropped(screens, cafe, tmp_path):
-    from mobile.offline import OfflineQueue
+    from mobile.counter.offline import OfflineQueue
 
     screen = screens(width=1280, height=800)
     screen.sign_in("barista@cafe-aroma.example", PASSWORD)
-    counter_ = screen.page.data.counter
+    counter_ = screen.shell.counter
     # Queued earlier for a member number that does not exist (typed wrong while offline).
-    counter_.queue.add(
+    counter_.state.queue.add(
         {"business_id": cafe.id, "member_id": None, "code": "00000000", "amount_cents": 500, "key": "queued-typo-1"}
     )
     outcome = counter_.replay()
     assert outcome["refused"] == ["queued-typo-1"] and outcome["waiting"] == 1
     assert screen.has("refused-queued-typo-1")
-    refused = OfflineQueue(counter_.queue.path).refused()
+    refused = OfflineQueue(counter_.state.queue.path).refused()
     assert [e["refused"] for e in refused] == ["invalid_code"]
     screen.fire(screen.by_id("refused-queued-typo-1").trailing, "click")
-    assert counter_.queue.entries() == [] and not screen.has("pending")
+    assert counter_.state.queue.entries() == [] and not screen.has("pending")
 
 
 def test_a_member_number_queued_offline_waits_for_the_staffs_confirmation(screens, cafe):
@@ -244,9 +239,11 @@ def test_a_member_number_queued_offline_waits_for_the_staffs_confirmation(screen
     number = phone.rpc("my_card", {"p_member_id": member})["member_number"]
     screen = screens(width=1280, height=800)
     screen.sign_in("barista@cafe-aroma.example", PASSWORD)
-    counter_ = screen.page.data.counter
+    counter_ = screen.shell.counter
     for key in ("queued-number-1", "queued-number-2"):  # typed while offline
-        counter_.queue.add({"business_id": cafe.id, "member_id": None, "code": number, "amount_cents": 500, "key": key})
+        counter_.state.queue.add(
+            {"business_id": cafe.id, "member_id": None, "code": number, "amount_cents": 500, "key": key}
+        )
     outcome = counter_.replay()
     assert (outcome["sent"], outcome["waiting"]) == ([], 2)
     assert phone.rpc("my_card", {"p_member_id": member})["points"] == 0  # nothing recorded unconfirmed
@@ -256,6 +253,6 @@ def test_a_member_number_queued_offline_waits_for_the_staffs_confirmation(screen
     screen.click("confirm-queued-number-1")
     card = phone.rpc("my_card", {"p_member_id": member})
     assert (card["stamps"], card["points"]) == (1, 5)
-    assert counter_.queue.entries() == [] and not screen.has("pending")
+    assert counter_.state.queue.entries() == [] and not screen.has("pending")
     assert counter_.replay()["sent"] == []  # nothing left to send twice
     assert phone.rpc("my_card", {"p_member_id": member})["points"] == 5

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
 
-from mobile.models import money, number, parse_time, when
+from mobile.formatting import locale, money, number, parse_time, when
 from shared.i18n import t
 
 SEGMENTS = ["champions", "loyal", "potential", "new", "at_risk", "hibernating", "lost"]
@@ -33,8 +33,6 @@ class Tile:
 
 def percent(value, lang: str) -> str:
     from babel.numbers import format_percent
-
-    from mobile.models import locale
 
     return "—" if value is None else format_percent(float(value), locale=locale(lang))
 
@@ -94,8 +92,6 @@ class Series:
 def series(metric: str, points: list[dict], bucket: str, lang: str) -> Series:
     """A chart's points: x is the bucket's position, y the value (euros for revenue, % for shares)."""
     from babel.dates import format_date
-
-    from mobile.models import locale
 
     pattern = {"day": "d.M.", "week": "d.M.", "month": "LLL yy"}[bucket] if lang == "fi" else "d MMM"
     if bucket == "month" and lang != "fi":

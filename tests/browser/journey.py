@@ -1,4 +1,4 @@
-"""The real-browser helpers live in backend/browser.py (the bench and the screenshots use them too)."""
+"""The real-browser helpers, re-exported for the journeys: they live in devtools/browser.py (the bench and the screenshots use them too)."""
 
 from devtools.browser import (  # noqa: F401
     CHROMIUM,

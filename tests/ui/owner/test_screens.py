@@ -10,15 +10,13 @@ import flet_charts as fch
 import pytest
 
 from tests.engine import Cafe, at, pinned
-from tests.ui_session import FakeSession
+from tests.ui.session import FakeSession
 
 PASSWORD = "correct horse battery"
 OWNER = "owner@cafe-aroma.example"
 
 
-@pytest.fixture
-def cafe(users):
-    return Cafe(users, settings={"stamps_per_card": 3, "stamp_cooldown_minutes": 0, "max_purchases_per_day": 50})
+pytestmark = pytest.mark.program(stamps_per_card=3, stamp_cooldown_minutes=0, max_purchases_per_day=50)
 
 
 @pytest.fixture
@@ -26,7 +24,7 @@ def owner(screens, cafe):
     def open_(section: str = "dashboard", email: str = OWNER) -> FakeSession:
         screen = screens(width=1280, height=800)
         screen.sign_in(email, PASSWORD)
-        assert screen.page.data.screen == "counter"
+        assert screen.app.screen == "counter"
         screen.click("owner-menu")
         if section != "dashboard":
             screen.click(f"section-{section}")
@@ -51,7 +49,7 @@ def test_dashboard_figures_and_charts(owner, cafe):
     cafe.buy(aino, 480)
     cafe.buy(None, 500)  # a sale without a member
     screen = owner()
-    assert screen.page.data.screen == "owner-dashboard"
+    assert screen.app.screen == "owner-dashboard"
     assert tile(screen, "revenue") == "22,30\xa0€"
     assert tile(screen, "member_revenue_share") == "78\xa0%"  # 17.30 of 22.30
     assert tile(screen, "active_30") == "1"
@@ -74,9 +72,9 @@ def test_staff_see_no_menu_and_the_api_refuses_them(screens, cafe):
     screen = screens(width=1280, height=800)
     screen.sign_in("barista@cafe-aroma.example", PASSWORD)
     assert not screen.has("owner-menu")
-    screen.page.data.counter.open_owner_tools()  # as if the button were there
+    screen.shell.counter.open_owner_tools()  # as if the button were there
     assert not screen.has("kpi-revenue")
-    assert screen.page.data.notice == "Vain omistaja voi tehdä tämän."
+    assert screen.app.notice == "Vain omistaja voi tehdä tämän."
 
 
 def test_churn_alert_reason_and_one_tap_win_back(owner, cafe):
@@ -85,8 +83,8 @@ def test_churn_alert_reason_and_one_tap_win_back(owner, cafe):
     for day in ("2026-01-02", "2026-01-08", "2026-01-14"):
         cafe.buy(aino, 500, when=at(day))
     screen = owner("members")
-    app = screen.page.data
-    with pinned(at("2026-03-01"), app.api):
+    app = screen.app
+    with pinned(at("2026-03-01"), screen.shell.api):
         screen.click("section-members")
         number = phone.rpc("my_card", {"p_member_id": aino})["member_number"]
         alert = screen.by_id(f"churn-{number}")
@@ -108,11 +106,11 @@ def test_grant_vip_and_a_reward_from_the_member_list(owner, cafe):
     submit(screen, "member-search", "Aino")
     screen.fire(screen.by_id(f"found-{number}"), "click")
     screen.click("grant-vip")
-    assert screen.page.data.notice.startswith("VIP annettu")
+    assert screen.app.notice.startswith("VIP annettu")
     assert phone.rpc("my_card", {"p_member_id": aino})["vip"] is True
     screen.type("reward-title", "Anteeksi-pulla")
     screen.click("grant-reward")
-    assert screen.page.data.notice == "Palkinto annettu: Anteeksi-pulla"
+    assert screen.app.notice == "Palkinto annettu: Anteeksi-pulla"
     assert [v["title"] for v in phone.rpc("my_card", {"p_member_id": aino})["vouchers"]] == ["Anteeksi-pulla"]
     screen.click("revoke-vip")
     assert phone.rpc("my_card", {"p_member_id": aino})["vip"] is False
@@ -163,7 +161,7 @@ def test_create_a_drop_and_mark_a_pickup(owner, cafe):
     screen.type("drop-ends", "01.01.2099 08:00")
     screen.type("drop-stock", "5")
     screen.click("create-drop")
-    assert screen.page.data.notice == "Uutuus luotu: Joulublend"
+    assert screen.app.notice == "Uutuus luotu: Joulublend"
     [drop] = cafe.owner.rpc("business_drops", {"p_business_id": cafe.id})
     assert drop["vip_starts_at"].startswith("2001-01-01T06:00:00")  # 08:00 in Helsinki is 06:00 UTC
     phone.rpc("reserve_drop", {"p_drop_id": drop["id"]})
@@ -175,7 +173,7 @@ def test_create_a_drop_and_mark_a_pickup(owner, cafe):
     assert [r["status"] for r in listing["reservations"]] == ["picked_up"]
     screen.type("drop-vip_starts", "huomenna")
     screen.click("create-drop")
-    assert screen.page.data.notice.startswith("Anna ajat muodossa")
+    assert screen.app.notice.startswith("Anna ajat muodossa")
 
 
 def test_staff_added_and_removed(owner, cafe, users):
@@ -186,7 +184,7 @@ def test_staff_added_and_removed(owner, cafe, users):
     assert screen.has("staff-new.barista@example.com")
     screen.type("staff-email", "nobody@example.com")
     screen.click("add-staff")
-    assert screen.page.data.notice == "Käyttäjää ei löytynyt. Pyydä häntä ensin luomaan tili."
+    assert screen.app.notice == "Käyttäjää ei löytynyt. Pyydä häntä ensin luomaan tili."
     screen.click("remove-new.barista@example.com")
     assert not screen.has("staff-new.barista@example.com")
     assert not screen.has(f"remove-{OWNER}")  # nobody removes themselves
@@ -215,11 +213,11 @@ def test_audit_log_and_export(owner, cafe):
     assert lines[:2] == ["Etuseteli lunastettu: Free coffee", "Ostos kirjattu 12,50\xa0€"]
     screen.click("section-export")
     screen.click("export-csv")
-    name, data = screen.page.data.counter.owner_tools.exported
+    name, data = screen.shell.counter.owner_tools.state.export.exported
     assert name == "kanta-cafe-aroma-members.csv"
     assert data.decode().startswith("member_number,display_name,email")
     screen.click("export-mailchimp")
-    assert screen.page.data.counter.owner_tools.exported[1].decode().startswith("Email Address,First Name")
+    assert screen.shell.counter.owner_tools.state.export.exported[1].decode().startswith("Email Address,First Name")
 
 
 def test_counter_finds_a_member_by_name(owner, cafe):
@@ -231,9 +229,9 @@ def test_counter_finds_a_member_by_name(owner, cafe):
     screen.fire(found.content, "click")
     assert screen.by_id("panel-stamps").value == "0/3 leimaa"
     submit(screen, "counter-code", "nobody here")
-    assert screen.page.data.notice == 'Ketään ei löytynyt haulla "nobody here".'
+    assert screen.app.notice == 'Ketään ei löytynyt haulla "nobody here".'
     submit(screen, "counter-code", "ai")  # too short to search: the API says so
-    assert screen.page.data.notice.startswith("Kirjoita vähintään 3 merkkiä")
+    assert screen.app.notice.startswith("Kirjoita vähintään 3 merkkiä")
 
 
 def test_the_owner_may_override_a_velocity_limit_at_the_counter(screens, users):
@@ -248,14 +246,14 @@ def test_the_owner_may_override_a_velocity_limit_at_the_counter(screens, users):
         screen.type("counter-amount", "4,50")
         screen.click("record")
         if email != OWNER:
-            assert "Omistaja voi ohittaa" not in (screen.page.data.notice or "")  # the first one is fine
+            assert "Omistaja voi ohittaa" not in (screen.app.notice or "")  # the first one is fine
             submit(screen, "counter-code", number)
             screen.click("confirm-member")
             screen.type("counter-amount", "4,50")
             screen.click("record")
-            assert screen.page.data.notice.startswith("Liian monta ostosta")
+            assert screen.app.notice.startswith("Liian monta ostosta")
             assert not screen.has("override")  # staff cannot override
-    assert screen.page.data.notice.startswith("Liian monta ostosta")
+    assert screen.app.notice.startswith("Liian monta ostosta")
     screen.click("override")
     assert phone.rpc("my_card", {"p_member_id": aino})["stamps"] == 2
     log = cafe.owner.rpc("audit_log", {"p_business_id": cafe.id})["entries"]

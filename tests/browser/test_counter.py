@@ -10,8 +10,7 @@ import pytest
 
 from backend.embedded import EmbeddedPostgres
 from backend.transport.postgres import PostgresBackend
-from tests.browser import accessible, fill, served_demo
-from tests.test_browser_welcome import browser  # noqa: F401 - the shared chromium fixture
+from tests.browser.journey import accessible, fill, served_demo
 
 pytestmark = pytest.mark.browser
 TABLET = {"width": 1280, "height": 800}
@@ -25,7 +24,7 @@ def sign_in(page, email: str) -> None:
     page.get_by_role("button", name="Kirjaudu sisään").click()
 
 
-def test_scan_record_redeem_and_the_audit_log(browser):  # noqa: F811
+def test_scan_record_redeem_and_the_audit_log(browser):
     with served_demo(with_data_dir=True) as (url, data_dir):
         pg = EmbeddedPostgres(data_dir)
         backend = PostgresBackend(pg.conninfo(user="authenticator"), pg.conninfo(), max_size=1)

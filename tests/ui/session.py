@@ -49,8 +49,24 @@ class _Errors(logging.Handler):
         self.records.append(record)
 
 
+def open_app(new_transport, *, route: str = "/", width: float = 400, height: float = 800, **options) -> FakeSession:
+    """The app (mobile.main.make_main) in a fake session; `.shell` is the session's shell and `.app`
+    what its screens share (the screen on show, the last toast)."""
+    from mobile.main import make_main
+
+    shells = []
+    main = make_main(new_transport, timers=False, on_open=shells.append, **options)
+    session = FakeSession(main, route=route, width=width, height=height)
+    session.shell = shells[-1]
+    session.app = session.shell.app
+    return session
+
+
 class FakeSession:
     """Run `main(page)` in a session, then fire events at controls as the browser would."""
+
+    shell = None  # set by open_app
+    app = None
 
     def __init__(self, main, *, width: float = 400, height: float = 800, route: str = "/"):
         self.errors = _Errors()
@@ -164,6 +180,8 @@ class FakeSession:
         return texts + [c.content for c in self.find(lambda c: isinstance(getattr(c, "content", None), str))]
 
     def close(self) -> None:
+        if self.shell is not None:
+            self.shell.close()
         logging.getLogger("flet").removeHandler(self.errors)
 
         async def _close():

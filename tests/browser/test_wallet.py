@@ -9,14 +9,13 @@ import pytest
 
 from backend.embedded import EmbeddedPostgres
 from backend.transport.postgres import PostgresBackend
-from tests.browser import accessible, fill, served_demo
+from tests.browser.journey import accessible, fill, served_demo
 from tests.engine import key
-from tests.test_browser_welcome import browser  # noqa: F401 - the shared chromium fixture
 
 pytestmark = pytest.mark.browser
 
 
-def test_referral_link_to_a_live_stamp(browser):  # noqa: F811
+def test_referral_link_to_a_live_stamp(browser):
     with served_demo(with_data_dir=True) as (url, data_dir):
         pg = EmbeddedPostgres(data_dir)
         with psycopg.connect(pg.conninfo()) as conn:

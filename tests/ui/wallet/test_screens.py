@@ -8,9 +8,7 @@ import flet as ft
 import psycopg
 import pytest
 
-from mobile.main import make_main
-from tests.engine import Cafe
-from tests.ui_session import FakeSession
+from tests.ui.session import FakeSession, open_app
 
 PASSWORD = "correct horse battery"
 TIERS = [
@@ -19,12 +17,7 @@ TIERS = [
 ]
 
 
-@pytest.fixture
-def cafe(users):
-    return Cafe(
-        users,
-        settings={"stamps_per_card": 5, "stamp_cooldown_minutes": 0, "max_purchases_per_day": 50, "tiers": TIERS},
-    )
+pytestmark = pytest.mark.program(stamps_per_card=5, stamp_cooldown_minutes=0, max_purchases_per_day=50, tiers=TIERS)
 
 
 @pytest.fixture
@@ -43,7 +36,11 @@ def sign_in(screen: FakeSession, email: str = "aino@example.com") -> None:
 
 
 def app(screen):
-    return screen.page.data
+    return screen.app
+
+
+def customer(screen):
+    return screen.shell.customer
 
 
 def open_first_card(screen):
@@ -89,8 +86,8 @@ def test_card_shows_grid_tier_progress_and_opens_a_voucher_qr(open_screens, cafe
     open_first_card(screen)
     grid = screen.find(lambda c: isinstance(c, ft.Semantics) and c.identifier == "stamp-grid")[0]
     assert grid.label == "1/5 leimaa"
-    stamped = [s for s in app(screen).slots if s.content.key.endswith("True")]
-    assert len(app(screen).slots) == 5 and len(stamped) == 1
+    stamped = [s for s in customer(screen).card_screen.slots if s.content.key.endswith("True")]
+    assert len(customer(screen).card_screen.slots) == 5 and len(stamped) == 1
     # 60 points of 100 to Gold.
     assert screen.by_id("tier-progress").value == pytest.approx(0.6)
     assert "40 pistettä tasoon Gold" in screen.texts()
@@ -109,19 +106,19 @@ def test_member_qr_refreshes_before_expiry_and_shows_offline(open_screens, cafe,
     screen = open_screens()
     sign_in(screen)
     open_first_card(screen)
-    wallet = app(screen)
+    qr = customer(screen).qr_screen
     now = [dt.datetime.now(dt.UTC)]
-    wallet.clock = lambda: now[0]
+    app(screen).clock = lambda: now[0]
     screen.click("show-qr")
-    first = wallet.qr.token
+    first = qr.qr.token
     assert first and screen.wrapper("member-qr").visible
     assert screen.by_id("qr-countdown").value in ("Uusi koodi 59 s päästä", "Uusi koodi 60 s päästä")
     now[0] += dt.timedelta(seconds=30)
-    wallet.qr_tick()
-    assert wallet.qr.token == first  # not due yet
+    qr.tick()
+    assert qr.qr.token == first  # not due yet
     now[0] += dt.timedelta(seconds=26)  # 4 s left: refreshed before it expires
-    wallet.qr_tick()
-    second = wallet.qr.token
+    qr.tick()
+    second = qr.qr.token
     assert second and second != first
     # The member's token is accepted at the counter; the replaced one was single-use anyway.
     panel = cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": second})
@@ -134,26 +131,26 @@ def test_member_qr_refreshes_before_expiry_and_shows_offline(open_screens, cafe,
             " where datname = current_database() and usename = 'authenticator'"
         )
     now[0] += dt.timedelta(seconds=61)
-    wallet.qr_tick()
-    assert wallet.qr.offline and wallet.qr.token is None
+    qr.tick()
+    assert qr.qr.offline and qr.qr.token is None
     assert not screen.wrapper("member-qr").visible
     assert screen.wrapper("qr-offline").visible and "Ei yhteyttä" in screen.by_id("qr-offline").value
-    wallet.qr_tick()  # the pool has a fresh connection again
-    assert wallet.qr.token and not wallet.qr.offline and screen.wrapper("member-qr").visible
+    qr.tick()  # the pool has a fresh connection again
+    assert qr.qr.token and not qr.qr.offline and screen.wrapper("member-qr").visible
 
 
 def test_a_stamp_arrives_live_without_refresh(open_screens, cafe, aino):
     screen = open_screens()
     sign_in(screen)
     open_first_card(screen)
-    wallet = app(screen)
+    wallet = customer(screen).card_screen
     assert wallet.stamps_text.value == "0/5 leimaa"
     first_slot = wallet.slots[0]
     cafe.buy(aino[1], 450)
     assert screen.wait_for(lambda: wallet.stamps_text.value == "1/5 leimaa", timeout=5)
     # The same switcher got a new face: Flutter animates the swap.
     assert wallet.slots[0] is first_slot and first_slot.content.key == "0-True"
-    assert "Uusi leima!" in (wallet.notice or "")
+    assert "Uusi leima!" in (app(screen).notice or "")
 
 
 # ---- referral, drops, history, inbox, feedback -------------------------------------------------
@@ -164,7 +161,7 @@ def test_referral_screen_has_share_links_and_stats(open_screens, cafe, aino, use
     sign_in(screen)
     open_first_card(screen)
     screen.click("open-referral")
-    code = app(screen).card["referral"]["code"]
+    code = customer(screen).card.card["referral"]["code"]
     link = f"https://kanta.example.fi/r/{code}"
     urls = {name: screen.by_id(f"share-{name}").url for name in ("whatsapp", "facebook", "x", "email")}
     assert urls["whatsapp"].startswith("https://wa.me/?text=") and code in urls["whatsapp"]
@@ -199,8 +196,8 @@ def test_drops_show_vip_window_and_reserve(open_screens, cafe, aino):
     assert not screen.has(f"reserve-{drop['id']}")
     cafe.owner.rpc("grant_vip", {"p_business_id": cafe.id, "p_member_id": aino[1], "p_until": "2099-01-01"})
     screen.click("back")
-    app(screen).card = app(screen).call("my_card", {"p_member_id": aino[1]})
-    app(screen).show_card()
+    customer(screen).card.reload()
+    customer(screen).show_card()
     assert "VIP" in screen.texts()  # the badge on the card
     screen.click("open-drops")
     screen.click(f"reserve-{drop['id']}")
@@ -224,9 +221,9 @@ def test_history_pages_and_inbox_marks_read(open_screens, cafe, aino):
     open_first_card(screen)
     assert screen.by_id("open-inbox").badge == "1"
     screen.click("open-history")
-    assert len(app(screen).history) == 20 and screen.has("history-more")
+    assert len(customer(screen).history_screen.state.entries) == 20 and screen.has("history-more")
     screen.click("history-more")
-    assert len(app(screen).history) == 24 and not screen.has("history-more")
+    assert len(customer(screen).history_screen.state.entries) == 24 and not screen.has("history-more")
     assert "Leimat +1 · 2,00\xa0€" in screen.texts()
     screen.click("back")
     screen.click("open-inbox")
@@ -269,7 +266,7 @@ def test_join_from_a_referral_link(open_screens, cafe, aino, backend):
     assert app(screen).screen == "join"
     screen.type("display-name", "Bo")
     screen.click("join")
-    assert app(screen).screen == "card" and app(screen).card["business"]["slug"] == "cafe-aroma"
+    assert app(screen).screen == "card" and customer(screen).card.card["business"]["slug"] == "cafe-aroma"
     referrals = aino[0].rpc("my_card", {"p_member_id": aino[1]})["referral"]
     assert referrals["joined"] == 1
 
@@ -308,10 +305,7 @@ def test_supabase_mode_signs_in_with_an_emailed_code(db, backend, cafe):
     from tests.doubles.supabase_double import running_double
 
     with running_double(db.authenticator, db.admin) as double:
-        screen = FakeSession(
-            make_main(lambda: SupabaseTransport(double.url, double.anon_key), timers=False),
-            route="/join/cafe-aroma",
-        )
+        screen = open_app(lambda: SupabaseTransport(double.url, double.anon_key), route="/join/cafe-aroma")
         try:
             assert not screen.has("password") and screen.has("send-code")
             screen.type("email", "Eino@Example.com")
@@ -324,7 +318,6 @@ def test_supabase_mode_signs_in_with_an_emailed_code(db, backend, cafe):
             screen.click("verify")
             assert app(screen).screen == "join"
             screen.click("join")
-            assert app(screen).screen == "card" and app(screen).card["business"]["name"] == "Café Aroma"
+            assert app(screen).screen == "card" and customer(screen).card.card["business"]["name"] == "Café Aroma"
         finally:
-            app(screen).close()
             screen.close()

@@ -9,69 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
-import qrcode
-from babel.dates import format_date, format_datetime, format_timedelta
-from babel.numbers import NumberFormatError, format_currency, format_decimal, parse_decimal
+from babel.dates import format_timedelta
 
+from mobile.formatting import locale, money, number, parse_time
 from shared.errors import KantaError, Unavailable
-from shared.i18n import error_text, t
-
-LOCALES = {"fi": "fi_FI", "en": "en_IE"}
-
-
-def locale(lang: str) -> str:
-    return LOCALES.get(lang, "fi_FI")
-
-
-def money(cents: int | None, currency: str = "EUR", lang: str = "fi") -> str:
-    """1 234,50 € in Finnish, €1,234.50 in English."""
-    return format_currency((cents or 0) / 100, currency, locale=locale(lang))
-
-
-def number(value, lang: str = "fi") -> str:
-    return format_decimal(value or 0, locale=locale(lang))
-
-
-def parse_time(value: str | dt.datetime | None) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(value)
-
-
-def when(value, lang: str, tz: str = "Europe/Helsinki") -> str:
-    moment = parse_time(value)
-    return format_datetime(moment, "short", tzinfo=_tz(tz), locale=locale(lang)) if moment else ""
-
-
-def day(value, lang: str, tz: str = "Europe/Helsinki") -> str:
-    moment = parse_time(value)
-    return format_date(moment.astimezone(_tz(tz)), "medium", locale=locale(lang)) if moment else ""
-
-
-def _tz(name: str):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
-
-
-def png_qr(payload: str, *, box_size: int = 10, border: int = 2) -> bytes:
-    """A QR code as PNG bytes (qrcode + Pillow), for ft.Image(src=...)."""
-    image = qrcode.make(payload, box_size=box_size, border=border)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return buffer.getvalue()
-
-
-def problem(error: Exception, lang: str) -> str:
-    """What to tell the user about a failed call, in their language."""
-    if isinstance(error, KantaError):
-        return error_text(error, lang)
-    return error_text("unexpected_error", lang)
-
+from shared.i18n import t
 
 # ---- the card ---------------------------------------------------------------------------------
 
@@ -249,47 +194,3 @@ def history_line(entry: dict, lang: str) -> str:
         "title": entry.get("voucher_title") or entry.get("reward") or "",
     }
     return t(f"history_{kind}", lang, **values)
-
-
-# ---- the counter -------------------------------------------------------------------------------
-
-
-def parse_amount(text: str, lang: str) -> int | None:
-    """'12,50' (or '12.50') euros as 1250 cents; None when it is not a positive amount."""
-    cleaned = text.strip().replace("€", "").replace(" ", "").replace("\u00a0", "")
-    if not cleaned:
-        return None
-    try:
-        value = parse_decimal(cleaned.replace(".", ","), locale="fi_FI")
-    except NumberFormatError:
-        return None
-    cents = int(value * 100)
-    return cents if cents > 0 and value * 100 == cents else None
-
-
-def purchase_result_lines(answer: dict, lang: str) -> list[str]:
-    """What record_purchase's answer means, line by line, for the confirmation card."""
-    lines = []
-    if answer.get("stamps_added"):
-        lines.append(
-            t(
-                "result_stamps",
-                lang,
-                n=answer["stamps_added"],
-                stamps=answer["stamps"],
-                per_card=answer["stamps_per_card"],
-            )
-        )
-    if answer.get("points_added"):
-        lines.append(
-            t("result_points", lang, n=number(answer["points_added"], lang), points=number(answer["points"], lang))
-        )
-    for v in answer.get("vouchers_issued", []):
-        lines.append(t("result_voucher", lang, title=v["title"], code=v["code"]))
-    if answer.get("tier_changed"):
-        lines.append(t("result_tier", lang, tier=answer.get("tier_after") or ""))
-    if answer.get("referral_completed"):
-        lines.append(t("result_referral", lang))
-    if answer.get("override"):
-        lines.append(t("result_override", lang))
-    return lines

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from mobile import owner_models as om
+from mobile.owner import models as om
 
 HELSINKI = "Europe/Helsinki"
 

@@ -5,8 +5,8 @@ import io
 
 from PIL import Image
 
-from mobile.models import png_qr
-from mobile.scan import decode_qr
+from mobile.counter.scan import decode_qr
+from mobile.formatting import png_qr
 
 TOKEN = "KT0123456789abcdef0123456789abcdef"
 
