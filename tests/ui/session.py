@@ -169,6 +169,12 @@ class FakeSession:
         field = self.by_id(identifier)
         self.fire(field, "change", value, patch={"value": value})
 
+    def submit(self, identifier: str, value: str) -> None:
+        """What a keyboard-wedge scanner (or a typist) does: the text, then Enter."""
+        field = self.by_id(identifier)
+        self.fire(field, "change", value, patch={"value": value})
+        self.fire(field, "submit", value)
+
     def sign_in(self, email: str, password: str = "correct horse battery") -> None:
         self.type("email", email)
         self.type("password", password)

@@ -26,10 +26,7 @@ def counter(screens, cafe):
 
 
 def submit(screen: FakeSession, identifier: str, value: str) -> None:
-    """What a keyboard-wedge scanner (or a typist) does: the text, then Enter."""
-    field = screen.by_id(identifier)
-    screen.fire(field, "change", value, patch={"value": value})
-    screen.fire(field, "submit", value)
+    screen.submit(identifier, value)
 
 
 def test_scan_amount_confirm_is_three_interactions(counter, cafe):

@@ -34,9 +34,7 @@ def owner(screens, cafe):
 
 
 def submit(screen: FakeSession, identifier: str, value: str) -> None:
-    field = screen.by_id(identifier)
-    screen.fire(field, "change", value, patch={"value": value})
-    screen.fire(field, "submit", value)
+    screen.submit(identifier, value)
 
 
 def tile(screen: FakeSession, key: str) -> str:
