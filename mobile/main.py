@@ -1,4 +1,4 @@
-"""Flet entry point: each browser session gets its own transport and the customer wallet."""
+"""Flet entry point: each browser session gets its own transport and the app shell."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import flet as ft
 
-from mobile.wallet import BRAND, WalletApp
+from mobile.shell import Shell
+from mobile.widgets import BRAND
 from shared.i18n import DEFAULT_LANGUAGE
 from shared.transport import Transport
 
@@ -19,21 +20,24 @@ def make_main(
     public_url: str | None = None,
     timers: bool = True,
     queue_dir: Path | None = None,
+    on_open: Callable[[Shell], None] | None = None,
 ):
     """`timers=False` leaves the QR countdown and the queue's replay to the caller (fake-session
-    tests tick them by hand); `queue_dir` is where the counter keeps purchases made offline."""
+    tests tick them by hand); `queue_dir` is where the counter keeps purchases made offline;
+    `on_open(shell)` hands each session's shell to the caller (the tests drive it)."""
     public_url = public_url or os.environ.get("KANTA_PUBLIC_URL", "http://127.0.0.1:8550")
 
     def main(page: ft.Page) -> None:
         page.title = "Kanta"
         page.theme = ft.Theme(color_scheme_seed=BRAND)
         page.scroll = ft.ScrollMode.AUTO
-        app = WalletApp(
+        shell = Shell(
             page, new_transport(), lang=DEFAULT_LANGUAGE, public_url=public_url, timers=timers, queue_dir=queue_dir
         )
-        page.data = app  # tests and the owner screens reach the session's app here
-        page.on_disconnect = lambda _e: app.close()
-        app.start(page.route)
+        page.on_disconnect = lambda _e: shell.close()
+        if on_open is not None:
+            on_open(shell)
+        shell.start(page.route)
 
     return main
 

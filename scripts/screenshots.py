@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, fill, open_app, served_demo  # noqa: E402
+from tests.browser.journey import CHROMIUM, CHROMIUM_ARGS, ROOT, fill, open_app, served_demo  # noqa: E402
 
 PHONE = (390, 844)
 TABLET = (1280, 800)

@@ -471,6 +471,15 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "counter_refused_line": {"fi": "Jonon ostos {amount} hylättiin", "en": "Queued purchase of {amount} refused"},
     "counter_dismiss": {"fi": "Kuitattu", "en": "Dismiss"},
+    "counter_discard": {"fi": "Hylkää", "en": "Discard"},
+    "counter_confirm_line": {
+        "fi": "Jonon ostos {amount}, jäsennumero {number}",
+        "en": "Queued purchase of {amount}, member number {number}",
+    },
+    "counter_queue_confirm": {
+        "fi": "{n} jonossa ollutta ostosta odottaa asiakkaan vahvistusta.",
+        "en": "{n} queued purchases wait for you to confirm the customer.",
+    },
     "counter_offline_member": {
         "fi": "Ei yhteyttä. Koodi {code} tunnistetaan, kun ostos lähetetään.",
         "en": "Offline. Code {code} is identified when the purchase is sent.",

@@ -172,23 +172,26 @@ def api(request, db, backend):
 
 @pytest.fixture
 def screens(backend, tmp_path):
-    """Open the app in fake flet sessions: screens(route="/", width=400, height=800); all closed after."""
-    from mobile.main import make_main
-    from tests.ui_session import FakeSession
+    """Open the app in fake flet sessions: screens(route="/", width=400, height=800); all closed after.
+    Each session's `.shell` and `.app` are the app's own objects (tests/ui/session.py)."""
+    from tests.ui.session import open_app
 
     made = []
 
     def open_(route: str = "/", *, width: float = 400, height: float = 800):
-        main = make_main(
-            backend.transport, timers=False, public_url="https://kanta.example.fi", queue_dir=tmp_path / "queue"
+        session = open_app(
+            backend.transport,
+            route=route,
+            width=width,
+            height=height,
+            public_url="https://kanta.example.fi",
+            queue_dir=tmp_path / "queue",
         )
-        session = FakeSession(main, route=route, width=width, height=height)
         made.append(session)
         return session
 
     yield open_
     for session in made:
-        session.page.data.close()
         session.close()
 
 
