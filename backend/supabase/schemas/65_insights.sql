@@ -502,23 +502,6 @@ begin
 end
 $$;
 
-create or replace function public.run_automations(p_now timestamptz default null)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_sent jsonb := kanta.run_automations(p_now);  -- only the service role is granted this wrapper
-  v_now timestamptz := kanta.now();               -- pinned to p_now by the run above
-begin
-  perform kanta.ensure_scores(b.id, v_now) from kanta.businesses b;
-  return v_sent;
-end
-$$;
-revoke execute on function public.run_automations(timestamptz) from public, anon, authenticated;
-grant execute on function public.run_automations(timestamptz) to service_role;
-
 -- =============================================================================================
 -- Section - KPIs
 -- =============================================================================================
