@@ -346,7 +346,7 @@ create policy "Businesses are viewable by their staff and members" on kanta.busi
   for select to authenticated
   using (
     kanta.is_staff(businesses.id)
-    or exists (select 1 from kanta.members m where m.business_id = businesses.id and m.user_id = auth.uid())
+    or exists (select 1 from kanta.members m where m.business_id = businesses.id and m.user_id = (select auth.uid()))
   );
 
 create policy "Staff rows are viewable by the business's staff" on kanta.staff
@@ -355,7 +355,7 @@ create policy "Staff rows are viewable by the business's staff" on kanta.staff
 
 create policy "Members are viewable by themselves and the business's staff" on kanta.members
   for select to authenticated
-  using (user_id = auth.uid() or kanta.is_staff(business_id));
+  using (user_id = (select auth.uid()) or kanta.is_staff(business_id));
 
 -- =============================================================================================
 -- Section - Public functions
@@ -715,12 +715,14 @@ create policy "Audit log is viewable by the owner" on kanta.audit_log
 create policy "Programs are viewable by the business's staff and members" on kanta.programs
   for select to authenticated
   using (kanta.is_staff(business_id)
-         or exists (select 1 from kanta.members m where m.business_id = programs.business_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.business_id = programs.business_id and m.user_id = (select auth.uid())));
 
 create policy "Rewards are viewable by the business's staff and members" on kanta.rewards
   for select to authenticated
   using (kanta.is_staff(business_id)
-         or exists (select 1 from kanta.members m where m.business_id = rewards.business_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.business_id = rewards.business_id and m.user_id = (select auth.uid())));
 
 -- =============================================================================================
 -- Section - Public functions
@@ -2544,7 +2546,8 @@ grant select on kanta.drops, kanta.reservations to authenticated;
 create policy "Drops are viewable by the business's staff and members" on kanta.drops
   for select to authenticated
   using (kanta.is_staff(business_id)
-         or exists (select 1 from kanta.members m where m.business_id = drops.business_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.business_id = drops.business_id and m.user_id = (select auth.uid())));
 
 create policy "Reservations are viewable by the member and the business's staff" on kanta.reservations
   for select to authenticated using (kanta.can_see_member(member_id));
@@ -2909,7 +2912,7 @@ grant select on kanta.messages to authenticated;
 
 create policy "Messages are viewable by their member" on kanta.messages
   for select to authenticated
-  using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = auth.uid()));
+  using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = (select auth.uid())));
 
 -- Send one message unless its key was used; marketing ones only with consent. True if sent.
 create or replace function kanta.send(p_member_id uuid, p_kind text, p_marketing boolean, p_key text,
@@ -3210,7 +3213,8 @@ grant select on kanta.feedback to authenticated;
 create policy "Feedback is viewable by its member and the owner" on kanta.feedback
   for select to authenticated
   using (kanta.is_staff(business_id, 'owner')
-         or exists (select 1 from kanta.members m where m.id = feedback.member_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.id = feedback.member_id and m.user_id = (select auth.uid())));
 
 -- =============================================================================================
 -- Section - Public functions

@@ -227,12 +227,14 @@ create policy "Audit log is viewable by the owner" on kanta.audit_log
 create policy "Programs are viewable by the business's staff and members" on kanta.programs
   for select to authenticated
   using (kanta.is_staff(business_id)
-         or exists (select 1 from kanta.members m where m.business_id = programs.business_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.business_id = programs.business_id and m.user_id = (select auth.uid())));
 
 create policy "Rewards are viewable by the business's staff and members" on kanta.rewards
   for select to authenticated
   using (kanta.is_staff(business_id)
-         or exists (select 1 from kanta.members m where m.business_id = rewards.business_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.business_id = rewards.business_id and m.user_id = (select auth.uid())));
 
 -- =============================================================================================
 -- Section - Public functions

@@ -103,7 +103,7 @@ grant select on kanta.messages to authenticated;
 
 create policy "Messages are viewable by their member" on kanta.messages
   for select to authenticated
-  using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = auth.uid()));
+  using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = (select auth.uid())));
 
 -- Send one message unless its key was used; marketing ones only with consent. True if sent.
 create or replace function kanta.send(p_member_id uuid, p_kind text, p_marketing boolean, p_key text,

@@ -32,7 +32,8 @@ grant select on kanta.feedback to authenticated;
 create policy "Feedback is viewable by its member and the owner" on kanta.feedback
   for select to authenticated
   using (kanta.is_staff(business_id, 'owner')
-         or exists (select 1 from kanta.members m where m.id = feedback.member_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.id = feedback.member_id and m.user_id = (select auth.uid())));
 
 -- =============================================================================================
 -- Section - Public functions
