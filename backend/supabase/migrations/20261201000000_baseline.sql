@@ -3780,29 +3780,44 @@ stable
 security definer
 set search_path = ''
 as $$
-declare
-  v_now timestamptz := kanta.now();
 begin
   perform kanta.require_staff(p_business_id, 'owner');
+  return kanta.members_csv(p_business_id, kanta.now(), false);
+end
+$$;
+revoke execute on function public.export_members(uuid) from public, anon;
+grant execute on function public.export_members(uuid) to authenticated, service_role;
+
+-- The export_members layout, by member number, of the members with an account; p_marketing_only
+-- keeps those who consented and have an e-mail (export_marketing's csv format, 70_integrations.sql).
+create or replace function kanta.members_csv(p_business_id uuid, p_at timestamptz, p_marketing_only boolean)
+returns text
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
   return (
     select 'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,'
            || 'last_visit_at,marketing_consent' || chr(10)
            || coalesce(string_agg(concat_ws(',',
                 kanta.csv(mb.member_number), kanta.csv(mb.display_name), kanta.csv(u.email),
                 kanta.csv(to_char(mb.joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(kanta.member_tier(mb.id, v_now) ->> 'name'),
+                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(kanta.member_tier(mb.id, p_at) ->> 'name'),
                 kanta.csv(s.segment),
                 kanta.csv(to_char(mb.last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                mb.marketing_consent), chr(10) order by mb.member_number) || chr(10), '')
+                -- export_members writes Postgres' t/f; export_marketing's csv has always written true.
+                case when p_marketing_only then 'true' when mb.marketing_consent then 't' else 'f' end),
+              chr(10) order by mb.member_number) || chr(10), '')
     from kanta.members mb
     left join auth.users u on u.id = mb.user_id
-    left join kanta.rfm(p_business_id, v_now) s on s.member_id = mb.id
+    left join kanta.rfm(p_business_id, p_at) s on s.member_id = mb.id
     where mb.business_id = p_business_id and mb.user_id is not null
+      and (not p_marketing_only or (mb.marketing_consent and u.email is not null))
   );
 end
 $$;
-revoke execute on function public.export_members(uuid) from public, anon;
-grant execute on function public.export_members(uuid) to authenticated, service_role;
 
 -- One CSV field: quoted when it holds a comma, semicolon, quote or line break (so one helper serves
 -- comma and semicolon files); a leading =, +, - or @ is prefixed with ' so a spreadsheet does not
@@ -4091,7 +4106,7 @@ grant execute on function public.woocommerce_webhook(text, text, text, text) to 
 -- Only members who gave marketing consent, in the column layout each tool's import takes:
 --   mailchimp  Email Address, First Name, Last Name, Tier, Segment, Last Visit, Tags
 --   brevo      EMAIL;FIRSTNAME;LASTNAME;TIER;SEGMENT;LAST_VISIT (semicolons, Brevo's own layout)
---   csv        the export_members columns
+--   csv        the export_members columns (kanta.members_csv, 65_insights.sql)
 -- =============================================================================================
 create or replace function public.export_marketing(p_business_id uuid, p_format text)
 returns text
@@ -4108,11 +4123,13 @@ begin
   if p_format is null or p_format not in ('mailchimp', 'brevo', 'csv') then
     perform kanta.fail('invalid_export_format');
   end if;
+  if p_format = 'csv' then
+    return kanta.members_csv(p_business_id, v_now, true);
+  end if;
   select timezone into v_tz from kanta.businesses where id = p_business_id;
   return (
     with people as (
-      select mb.member_number, mb.display_name, u.email, mb.joined_at, mb.visits, mb.spend_cents, mb.points,
-             mb.stamps, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment, mb.last_visit_at,
+      select mb.member_number, u.email, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment,
              split_part(btrim(coalesce(mb.display_name, '')), ' ', 1) as first_name,
              btrim(substr(btrim(coalesce(mb.display_name, '')),
                           length(split_part(btrim(coalesce(mb.display_name, '')), ' ', 1)) + 1)) as last_name,
@@ -4133,14 +4150,6 @@ begin
         || coalesce(string_agg(concat_ws(';', kanta.csv(email), kanta.csv(first_name), kanta.csv(last_name),
                       kanta.csv(tier), kanta.csv(segment), kanta.csv(last_visit)), chr(10) order by member_number)
                     || chr(10), '')
-      else
-        'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,last_visit_at,'
-        || 'marketing_consent' || chr(10)
-        || coalesce(string_agg(concat_ws(',', kanta.csv(member_number), kanta.csv(display_name), kanta.csv(email),
-                      kanta.csv(to_char(joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                      visits, spend_cents, points, stamps, kanta.csv(tier), kanta.csv(segment),
-                      kanta.csv(to_char(last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), 'true'),
-                    chr(10) order by member_number) || chr(10), '')
     end
     from people
   );

@@ -149,7 +149,7 @@ grant execute on function public.woocommerce_webhook(text, text, text, text) to 
 -- Only members who gave marketing consent, in the column layout each tool's import takes:
 --   mailchimp  Email Address, First Name, Last Name, Tier, Segment, Last Visit, Tags
 --   brevo      EMAIL;FIRSTNAME;LASTNAME;TIER;SEGMENT;LAST_VISIT (semicolons, Brevo's own layout)
---   csv        the export_members columns
+--   csv        the export_members columns (kanta.members_csv, 65_insights.sql)
 -- =============================================================================================
 create or replace function public.export_marketing(p_business_id uuid, p_format text)
 returns text
@@ -166,11 +166,13 @@ begin
   if p_format is null or p_format not in ('mailchimp', 'brevo', 'csv') then
     perform kanta.fail('invalid_export_format');
   end if;
+  if p_format = 'csv' then
+    return kanta.members_csv(p_business_id, v_now, true);
+  end if;
   select timezone into v_tz from kanta.businesses where id = p_business_id;
   return (
     with people as (
-      select mb.member_number, mb.display_name, u.email, mb.joined_at, mb.visits, mb.spend_cents, mb.points,
-             mb.stamps, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment, mb.last_visit_at,
+      select mb.member_number, u.email, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment,
              split_part(btrim(coalesce(mb.display_name, '')), ' ', 1) as first_name,
              btrim(substr(btrim(coalesce(mb.display_name, '')),
                           length(split_part(btrim(coalesce(mb.display_name, '')), ' ', 1)) + 1)) as last_name,
@@ -191,14 +193,6 @@ begin
         || coalesce(string_agg(concat_ws(';', kanta.csv(email), kanta.csv(first_name), kanta.csv(last_name),
                       kanta.csv(tier), kanta.csv(segment), kanta.csv(last_visit)), chr(10) order by member_number)
                     || chr(10), '')
-      else
-        'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,last_visit_at,'
-        || 'marketing_consent' || chr(10)
-        || coalesce(string_agg(concat_ws(',', kanta.csv(member_number), kanta.csv(display_name), kanta.csv(email),
-                      kanta.csv(to_char(joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                      visits, spend_cents, points, stamps, kanta.csv(tier), kanta.csv(segment),
-                      kanta.csv(to_char(last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), 'true'),
-                    chr(10) order by member_number) || chr(10), '')
     end
     from people
   );
