@@ -346,7 +346,7 @@ create policy "Businesses are viewable by their staff and members" on kanta.busi
   for select to authenticated
   using (
     kanta.is_staff(businesses.id)
-    or exists (select 1 from kanta.members m where m.business_id = businesses.id and m.user_id = auth.uid())
+    or exists (select 1 from kanta.members m where m.business_id = businesses.id and m.user_id = (select auth.uid()))
   );
 
 create policy "Staff rows are viewable by the business's staff" on kanta.staff
@@ -355,7 +355,7 @@ create policy "Staff rows are viewable by the business's staff" on kanta.staff
 
 create policy "Members are viewable by themselves and the business's staff" on kanta.members
   for select to authenticated
-  using (user_id = auth.uid() or kanta.is_staff(business_id));
+  using (user_id = (select auth.uid()) or kanta.is_staff(business_id));
 
 -- =============================================================================================
 -- Section - Public functions
@@ -584,6 +584,28 @@ create table if not exists kanta.rewards (
 );
 
 -- =============================================================================================
+-- Section - Integration settings (70_integrations.sql uses them)
+-- The webhook secret lives apart from the program: staff read the program, only the owner sets
+-- the secret, and nobody reads it back through the API.
+-- =============================================================================================
+create table if not exists kanta.integrations (
+  business_id uuid primary key references kanta.businesses (id) on delete cascade,
+  review_url text,
+  woocommerce_secret text,
+  -- 'net': the order total less shipping and tax; 'total': the grand total.
+  woocommerce_amount text not null default 'net',
+  updated_at timestamptz not null default now(),
+  constraint integrations_review_url check (review_url is null
+                                            or (review_url ~ '^https://[^\s/]+\.[^\s]+$' and length(review_url) <= 500)),
+  constraint integrations_secret check (woocommerce_secret is null or length(woocommerce_secret) between 16 and 200),
+  constraint integrations_amount check (woocommerce_amount in ('net', 'total'))
+);
+
+alter table kanta.integrations enable row level security;
+
+revoke all on kanta.integrations from anon, authenticated, public;
+
+-- =============================================================================================
 -- Section - Tiers
 -- The one definition of "which tier": the highest whose threshold the points earned inside the
 -- rolling window reach.
@@ -693,18 +715,20 @@ create policy "Audit log is viewable by the owner" on kanta.audit_log
 create policy "Programs are viewable by the business's staff and members" on kanta.programs
   for select to authenticated
   using (kanta.is_staff(business_id)
-         or exists (select 1 from kanta.members m where m.business_id = programs.business_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.business_id = programs.business_id and m.user_id = (select auth.uid())));
 
 create policy "Rewards are viewable by the business's staff and members" on kanta.rewards
   for select to authenticated
   using (kanta.is_staff(business_id)
-         or exists (select 1 from kanta.members m where m.business_id = rewards.business_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.business_id = rewards.business_id and m.user_id = (select auth.uid())));
 
 -- =============================================================================================
 -- Section - Public functions
 -- =============================================================================================
 
--- The program as the owner edits it, with the catalogue.
+-- The program as the owner edits it, with the catalogue (kanta.program_json adds the integration settings).
 -- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
 -- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.program_settings_json(p_business_id uuid)
@@ -745,6 +769,28 @@ begin
 end
 $$;
 
+-- The program with its integration settings: what get_program and update_program answer.
+-- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
+-- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
+create or replace function kanta.program_json(p_business_id uuid)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return (
+    select kanta.program_settings_json(p_business_id) || jsonb_build_object(
+      'review_url', i.review_url,
+      'woocommerce_connected', i.woocommerce_secret is not null,
+      'woocommerce_amount', coalesce(i.woocommerce_amount, 'net'))
+    from (select 1) one
+    left join kanta.integrations i on i.business_id = p_business_id
+  );
+end
+$$;
+
 create or replace function public.get_program(p_business_id uuid)
 returns jsonb
 language plpgsql
@@ -762,7 +808,9 @@ grant execute on function public.get_program(uuid) to authenticated, service_rol
 
 -- Change any subset of the settings; every value is checked and nothing changes on a bad one.
 -- `rewards` replaces the catalogue: listed names are kept or added, the rest are retired.
-create or replace function kanta.update_program_settings(p_business_id uuid, p_settings jsonb)
+-- review_url, woocommerce_secret and woocommerce_amount (null or '' clears the first two) are the
+-- integration settings; the audit log records that the secret changed, never the secret.
+create or replace function public.update_program(p_business_id uuid, p_settings jsonb)
 returns jsonb
 language plpgsql
 security definer
@@ -773,6 +821,9 @@ declare
     'points_per_euro', 'tiers', 'tier_window_months', 'voucher_valid_days', 'stamp_cooldown_minutes',
     'max_purchases_per_day', 'referral_referrer_reward', 'referral_welcome_reward', 'referral_monthly_cap',
     'referral_min_cents', 'birthday_reward', 'rewards'];
+  v_integration_keys text[] := array['review_url', 'woocommerce_secret', 'woocommerce_amount'];
+  v_integration jsonb;
+  v_program jsonb;
   v_key text;
   v_reward jsonb;
   v_names text[] := '{}';
@@ -781,32 +832,70 @@ begin
   if p_settings is null or jsonb_typeof(p_settings) <> 'object' then
     perform kanta.fail('invalid_settings');
   end if;
-  for v_key in select jsonb_object_keys(p_settings) loop
+  v_integration := (select coalesce(jsonb_object_agg(key, value), '{}'::jsonb) from jsonb_each(p_settings)
+                    where key = any (v_integration_keys));
+  v_program := p_settings - v_integration_keys;
+  if v_integration <> '{}'::jsonb then
+    if exists (select 1 from jsonb_each(v_integration) where jsonb_typeof(value) not in ('string', 'null')) then
+      perform kanta.fail('invalid_settings');
+    end if;
+    begin
+      insert into kanta.integrations as i (business_id, review_url, woocommerce_secret, woocommerce_amount, updated_at)
+      values (p_business_id, nullif(btrim(v_integration ->> 'review_url'), ''),
+              nullif(v_integration ->> 'woocommerce_secret', ''), coalesce(v_integration ->> 'woocommerce_amount', 'net'),
+              kanta.now())
+      on conflict (business_id) do update set
+        review_url = case when v_integration ? 'review_url' then excluded.review_url else i.review_url end,
+        woocommerce_secret = case when v_integration ? 'woocommerce_secret' then excluded.woocommerce_secret
+                                  else i.woocommerce_secret end,
+        woocommerce_amount = case when v_integration ? 'woocommerce_amount' then excluded.woocommerce_amount
+                                  else i.woocommerce_amount end,
+        updated_at = excluded.updated_at;
+    exception
+      when check_violation then
+        perform kanta.fail(case
+          when sqlerrm like '%integrations_review_url%' then 'invalid_review_url'
+          when sqlerrm like '%integrations_secret%' then 'invalid_webhook_secret'
+          else 'invalid_woocommerce_amount' end);
+    end;
+    perform kanta.audit(p_business_id, 'integrations_updated', null,
+                        (v_integration - 'woocommerce_secret')
+                        || case when v_integration ? 'woocommerce_secret'
+                                then jsonb_build_object('woocommerce_secret',
+                                       case when nullif(v_integration ->> 'woocommerce_secret', '') is null then 'removed'
+                                            else 'changed' end)
+                                else '{}'::jsonb end);
+    if v_program = '{}'::jsonb then
+      return kanta.program_json(p_business_id);
+    end if;
+  end if;
+
+  for v_key in select jsonb_object_keys(v_program) loop
     if not v_key = any (v_known) then
       perform kanta.fail('unknown_setting', 'invalid', v_key);
     end if;
   end loop;
-  if p_settings ? 'tiers' then
-    perform kanta.check_tiers(p_settings -> 'tiers');
+  if v_program ? 'tiers' then
+    perform kanta.check_tiers(v_program -> 'tiers');
   end if;
 
   begin
     update kanta.programs p set
-      stamps_per_card = coalesce((p_settings ->> 'stamps_per_card')::int, p.stamps_per_card),
-      stamp_reward = coalesce(btrim(p_settings ->> 'stamp_reward'), p.stamp_reward),
-      stamp_min_cents = coalesce((p_settings ->> 'stamp_min_cents')::int, p.stamp_min_cents),
-      stamps_per_purchase = coalesce((p_settings ->> 'stamps_per_purchase')::int, p.stamps_per_purchase),
-      points_per_euro = coalesce((p_settings ->> 'points_per_euro')::numeric, p.points_per_euro),
-      tiers = coalesce(p_settings -> 'tiers', p.tiers),
-      tier_window_months = coalesce((p_settings ->> 'tier_window_months')::int, p.tier_window_months),
-      voucher_valid_days = coalesce((p_settings ->> 'voucher_valid_days')::int, p.voucher_valid_days),
-      stamp_cooldown_minutes = coalesce((p_settings ->> 'stamp_cooldown_minutes')::int, p.stamp_cooldown_minutes),
-      max_purchases_per_day = coalesce((p_settings ->> 'max_purchases_per_day')::int, p.max_purchases_per_day),
-      referral_referrer_reward = coalesce(btrim(p_settings ->> 'referral_referrer_reward'), p.referral_referrer_reward),
-      referral_welcome_reward = coalesce(btrim(p_settings ->> 'referral_welcome_reward'), p.referral_welcome_reward),
-      referral_monthly_cap = coalesce((p_settings ->> 'referral_monthly_cap')::int, p.referral_monthly_cap),
-      referral_min_cents = coalesce((p_settings ->> 'referral_min_cents')::int, p.referral_min_cents),
-      birthday_reward = coalesce(btrim(p_settings ->> 'birthday_reward'), p.birthday_reward),
+      stamps_per_card = coalesce((v_program ->> 'stamps_per_card')::int, p.stamps_per_card),
+      stamp_reward = coalesce(btrim(v_program ->> 'stamp_reward'), p.stamp_reward),
+      stamp_min_cents = coalesce((v_program ->> 'stamp_min_cents')::int, p.stamp_min_cents),
+      stamps_per_purchase = coalesce((v_program ->> 'stamps_per_purchase')::int, p.stamps_per_purchase),
+      points_per_euro = coalesce((v_program ->> 'points_per_euro')::numeric, p.points_per_euro),
+      tiers = coalesce(v_program -> 'tiers', p.tiers),
+      tier_window_months = coalesce((v_program ->> 'tier_window_months')::int, p.tier_window_months),
+      voucher_valid_days = coalesce((v_program ->> 'voucher_valid_days')::int, p.voucher_valid_days),
+      stamp_cooldown_minutes = coalesce((v_program ->> 'stamp_cooldown_minutes')::int, p.stamp_cooldown_minutes),
+      max_purchases_per_day = coalesce((v_program ->> 'max_purchases_per_day')::int, p.max_purchases_per_day),
+      referral_referrer_reward = coalesce(btrim(v_program ->> 'referral_referrer_reward'), p.referral_referrer_reward),
+      referral_welcome_reward = coalesce(btrim(v_program ->> 'referral_welcome_reward'), p.referral_welcome_reward),
+      referral_monthly_cap = coalesce((v_program ->> 'referral_monthly_cap')::int, p.referral_monthly_cap),
+      referral_min_cents = coalesce((v_program ->> 'referral_min_cents')::int, p.referral_min_cents),
+      birthday_reward = coalesce(btrim(v_program ->> 'birthday_reward'), p.birthday_reward),
       updated_at = kanta.now()
     where p.business_id = p_business_id;
   exception
@@ -817,11 +906,11 @@ begin
       perform kanta.fail('setting_not_a_number');
   end;
 
-  if p_settings ? 'rewards' then
-    if jsonb_typeof(p_settings -> 'rewards') <> 'array' then
+  if v_program ? 'rewards' then
+    if jsonb_typeof(v_program -> 'rewards') <> 'array' then
       perform kanta.fail('invalid_rewards');
     end if;
-    for v_reward in select value from jsonb_array_elements(p_settings -> 'rewards') loop
+    for v_reward in select value from jsonb_array_elements(v_program -> 'rewards') loop
       begin
         insert into kanta.rewards (business_id, name, cost_points, active)
         values (p_business_id, btrim(v_reward ->> 'name'), (v_reward ->> 'cost_points')::int, true)
@@ -836,13 +925,12 @@ begin
     where business_id = p_business_id and active and not (name = any (v_names));
   end if;
 
-  perform kanta.audit(p_business_id, 'program_updated', null, p_settings);
+  perform kanta.audit(p_business_id, 'program_updated', null, v_program);
   return kanta.program_json(p_business_id);
 end
 $$;
--- Internal: the public function in 70_integrations.sql adds the integration's part.
-revoke execute on function kanta.update_program_settings(uuid, jsonb) from public, anon, authenticated;
-grant execute on function kanta.update_program_settings(uuid, jsonb) to service_role;
+revoke execute on function public.update_program(uuid, jsonb) from public, anon;
+grant execute on function public.update_program(uuid, jsonb) to authenticated, service_role;
 
 -- =============================================================================================
 -- schemas/30_ledger.sql
@@ -1356,10 +1444,10 @@ begin
 end
 $$;
 
--- What the counter sees after identifying a member.
+-- What the counter sees after identifying a member, VIP included (kanta.is_vip, 50_vip_drops.sql).
 -- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
 -- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
-create or replace function kanta.member_panel_core(p_member_id uuid)
+create or replace function kanta.member_panel(p_member_id uuid)
 returns jsonb
 language plpgsql
 stable
@@ -1379,7 +1467,9 @@ begin
       'tier', kanta.member_tier(m.id, kanta.now()) ->> 'name',
       'visits', m.visits,
       'last_visit_at', m.last_visit_at,
-      'vouchers', kanta.active_vouchers(m.id)
+      'vouchers', kanta.active_vouchers(m.id),
+      'vip', kanta.is_vip(m.id, kanta.now()),
+      'vip_until', m.vip_until
     )
     from kanta.members m
     join kanta.programs p on p.business_id = m.business_id
@@ -1925,20 +2015,6 @@ $$;
 revoke execute on function public.search_members(uuid, text, integer) from public, anon;
 grant execute on function public.search_members(uuid, text, integer) to authenticated, service_role;
 
-create or replace function kanta.member_panel(p_member_id uuid)
-returns jsonb
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
-  return kanta.member_panel_core(p_member_id)
-         || (select jsonb_build_object('vip', kanta.is_vip(m.id, kanta.now()), 'vip_until', m.vip_until)
-             from kanta.members m where m.id = p_member_id);
-end
-$$;
-
 -- =============================================================================================
 -- schemas/32_card.sql
 -- =============================================================================================
@@ -2470,7 +2546,8 @@ grant select on kanta.drops, kanta.reservations to authenticated;
 create policy "Drops are viewable by the business's staff and members" on kanta.drops
   for select to authenticated
   using (kanta.is_staff(business_id)
-         or exists (select 1 from kanta.members m where m.business_id = drops.business_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.business_id = drops.business_id and m.user_id = (select auth.uid())));
 
 create policy "Reservations are viewable by the member and the business's staff" on kanta.reservations
   for select to authenticated using (kanta.can_see_member(member_id));
@@ -2835,7 +2912,7 @@ grant select on kanta.messages to authenticated;
 
 create policy "Messages are viewable by their member" on kanta.messages
   for select to authenticated
-  using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = auth.uid()));
+  using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = (select auth.uid())));
 
 -- Send one message unless its key was used; marketing ones only with consent. True if sent.
 create or replace function kanta.send(p_member_id uuid, p_kind text, p_marketing boolean, p_key text,
@@ -2897,9 +2974,10 @@ as $$
          > p_k::float8 * greatest(date_part('epoch', p_last - p_first) / (p_visits - 1), 86400)
 $$;
 
--- Every automation, for every business, as of p_now. Running it again the same day sends
--- nothing twice. For the service role (a scheduler); returns how many of each kind went out.
-create or replace function kanta.run_automations(p_now timestamptz default null)
+-- Every automation, for every business, as of p_now, then the new day's RFM scores
+-- (kanta.ensure_scores, 65_insights.sql). Running it again the same day sends nothing twice. For
+-- the service role (a scheduler); returns how many of each kind went out.
+create or replace function public.run_automations(p_now timestamptz default null)
 returns jsonb
 language plpgsql
 security definer
@@ -2996,11 +3074,13 @@ begin
     and m.user_id is not null and m.marketing_consent and kanta.is_vip(m.id, v_now);
   v_sent := v_sent || jsonb_build_object('vip_drop', v_count);
 
+  -- The segments an owner sees are as of the start of the café's day: score it now.
+  perform kanta.ensure_scores(b.id, v_now) from kanta.businesses b;
   return v_sent;
 end
 $$;
--- Called only by public.run_automations (65_insights.sql), which also scores the new day.
-revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated, service_role;
+revoke execute on function public.run_automations(timestamptz) from public, anon, authenticated;
+grant execute on function public.run_automations(timestamptz) to service_role;
 
 -- =============================================================================================
 -- Section - Public functions: inbox
@@ -3133,14 +3213,16 @@ grant select on kanta.feedback to authenticated;
 create policy "Feedback is viewable by its member and the owner" on kanta.feedback
   for select to authenticated
   using (kanta.is_staff(business_id, 'owner')
-         or exists (select 1 from kanta.members m where m.id = feedback.member_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.id = feedback.member_id and m.user_id = (select auth.uid())));
 
 -- =============================================================================================
 -- Section - Public functions
 -- =============================================================================================
 
--- After a visit in the last 7 days; at most once a day on the café's calendar.
-create or replace function kanta.submit_feedback(p_member_id uuid, p_score integer, p_comment text default null)
+-- After a visit in the last 7 days; at most once a day on the café's calendar. The answer offers
+-- the café's review link (the integration settings, 20_program.sql).
+create or replace function public.submit_feedback(p_member_id uuid, p_score integer, p_comment text default null)
 returns jsonb
 language plpgsql
 security definer
@@ -3175,12 +3257,13 @@ begin
   values (v_member.business_id, v_member.id, p_score, nullif(btrim(p_comment), ''), v_now)
   returning * into v_feedback;
   perform kanta.notify('business:' || v_member.business_id, 'feedback', jsonb_build_object('feedback_id', v_feedback.id));
-  return jsonb_build_object('feedback_id', v_feedback.id, 'score', v_feedback.score, 'created_at', v_feedback.created_at);
+  return jsonb_build_object('feedback_id', v_feedback.id, 'score', v_feedback.score, 'created_at', v_feedback.created_at,
+                            'review_url', (select i.review_url from kanta.integrations i
+                                           where i.business_id = v_member.business_id));
 end
 $$;
--- Internal: the public function in 70_integrations.sql adds the integration's part.
-revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon, authenticated;
-grant execute on function kanta.submit_feedback(uuid, integer, text) to service_role;
+revoke execute on function public.submit_feedback(uuid, integer, text) from public, anon;
+grant execute on function public.submit_feedback(uuid, integer, text) to authenticated, service_role;
 
 -- NPS = % promoters (9–10) − % detractors (0–6), over [p_from, p_to), with recent comments.
 create or replace function public.feedback_summary(p_business_id uuid, p_from timestamptz default null,
@@ -3697,29 +3780,44 @@ stable
 security definer
 set search_path = ''
 as $$
-declare
-  v_now timestamptz := kanta.now();
 begin
   perform kanta.require_staff(p_business_id, 'owner');
+  return kanta.members_csv(p_business_id, kanta.now(), false);
+end
+$$;
+revoke execute on function public.export_members(uuid) from public, anon;
+grant execute on function public.export_members(uuid) to authenticated, service_role;
+
+-- The export_members layout, by member number, of the members with an account; p_marketing_only
+-- keeps those who consented and have an e-mail (export_marketing's csv format, 70_integrations.sql).
+create or replace function kanta.members_csv(p_business_id uuid, p_at timestamptz, p_marketing_only boolean)
+returns text
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
   return (
     select 'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,'
            || 'last_visit_at,marketing_consent' || chr(10)
            || coalesce(string_agg(concat_ws(',',
                 kanta.csv(mb.member_number), kanta.csv(mb.display_name), kanta.csv(u.email),
                 kanta.csv(to_char(mb.joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(kanta.member_tier(mb.id, v_now) ->> 'name'),
+                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(kanta.member_tier(mb.id, p_at) ->> 'name'),
                 kanta.csv(s.segment),
                 kanta.csv(to_char(mb.last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                mb.marketing_consent), chr(10) order by mb.member_number) || chr(10), '')
+                -- export_members writes Postgres' t/f; export_marketing's csv has always written true.
+                case when p_marketing_only then 'true' when mb.marketing_consent then 't' else 'f' end),
+              chr(10) order by mb.member_number) || chr(10), '')
     from kanta.members mb
     left join auth.users u on u.id = mb.user_id
-    left join kanta.rfm(p_business_id, v_now) s on s.member_id = mb.id
+    left join kanta.rfm(p_business_id, p_at) s on s.member_id = mb.id
     where mb.business_id = p_business_id and mb.user_id is not null
+      and (not p_marketing_only or (mb.marketing_consent and u.email is not null))
   );
 end
 $$;
-revoke execute on function public.export_members(uuid) from public, anon;
-grant execute on function public.export_members(uuid) to authenticated, service_role;
 
 -- One CSV field: quoted when it holds a comma, semicolon, quote or line break (so one helper serves
 -- comma and semicolon files); a leading =, +, - or @ is prefixed with ' so a spreadsheet does not
@@ -3847,23 +3945,6 @@ begin
 end
 $$;
 
-create or replace function public.run_automations(p_now timestamptz default null)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_sent jsonb := kanta.run_automations(p_now);  -- only the service role is granted this wrapper
-  v_now timestamptz := kanta.now();               -- pinned to p_now by the run above
-begin
-  perform kanta.ensure_scores(b.id, v_now) from kanta.businesses b;
-  return v_sent;
-end
-$$;
-revoke execute on function public.run_automations(timestamptz) from public, anon, authenticated;
-grant execute on function public.run_automations(timestamptz) to service_role;
-
 -- =============================================================================================
 -- Section - KPIs
 -- =============================================================================================
@@ -3874,128 +3955,10 @@ create index if not exists purchases_kpi_idx on kanta.purchases (business_id, cr
 -- =============================================================================================
 -- schemas/70_integrations.sql
 -- =============================================================================================
--- Integrations the shops already use: WooCommerce order webhooks, Mailchimp / Brevo exports and a
--- Google review link offered after every feedback. The program and feedback functions they extend
--- (kanta.update_program_settings, kanta.submit_feedback) stay where they live; the public
--- functions here add the integration's part.
-
--- =============================================================================================
--- Section - Settings
--- The webhook secret lives apart from the program: staff read the program, only the owner sets
--- the secret, and nobody reads it back through the API.
--- =============================================================================================
-create table if not exists kanta.integrations (
-  business_id uuid primary key references kanta.businesses (id) on delete cascade,
-  review_url text,
-  woocommerce_secret text,
-  -- 'net': the order total less shipping and tax; 'total': the grand total.
-  woocommerce_amount text not null default 'net',
-  updated_at timestamptz not null default now(),
-  constraint integrations_review_url check (review_url is null
-                                            or (review_url ~ '^https://[^\s/]+\.[^\s]+$' and length(review_url) <= 500)),
-  constraint integrations_secret check (woocommerce_secret is null or length(woocommerce_secret) between 16 and 200),
-  constraint integrations_amount check (woocommerce_amount in ('net', 'total'))
-);
-
-alter table kanta.integrations enable row level security;
-
-revoke all on kanta.integrations from anon, authenticated, public;
-
--- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
--- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
-create or replace function kanta.program_json(p_business_id uuid)
-returns jsonb
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
-  return (
-    select kanta.program_settings_json(p_business_id) || jsonb_build_object(
-      'review_url', i.review_url,
-      'woocommerce_connected', i.woocommerce_secret is not null,
-      'woocommerce_amount', coalesce(i.woocommerce_amount, 'net'))
-    from (select 1) one
-    left join kanta.integrations i on i.business_id = p_business_id
-  );
-end
-$$;
-
--- update_program also takes review_url, woocommerce_secret and woocommerce_amount (null or ''
--- clears the first two). The audit log records that the secret changed, never the secret.
-create or replace function public.update_program(p_business_id uuid, p_settings jsonb)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_keys text[] := array['review_url', 'woocommerce_secret', 'woocommerce_amount'];
-  v_own jsonb;
-  v_rest jsonb;
-begin
-  perform kanta.require_staff(p_business_id, 'owner');
-  if p_settings is null or jsonb_typeof(p_settings) <> 'object' then
-    perform kanta.fail('invalid_settings');
-  end if;
-  v_own := (select coalesce(jsonb_object_agg(key, value), '{}'::jsonb) from jsonb_each(p_settings) where key = any (v_keys));
-  v_rest := p_settings - v_keys;
-  if v_own <> '{}'::jsonb then
-    if exists (select 1 from jsonb_each(v_own) where jsonb_typeof(value) not in ('string', 'null')) then
-      perform kanta.fail('invalid_settings');
-    end if;
-    begin
-      insert into kanta.integrations as i (business_id, review_url, woocommerce_secret, woocommerce_amount, updated_at)
-      values (p_business_id, nullif(btrim(v_own ->> 'review_url'), ''), nullif(v_own ->> 'woocommerce_secret', ''),
-              coalesce(v_own ->> 'woocommerce_amount', 'net'), kanta.now())
-      on conflict (business_id) do update set
-        review_url = case when v_own ? 'review_url' then excluded.review_url else i.review_url end,
-        woocommerce_secret = case when v_own ? 'woocommerce_secret' then excluded.woocommerce_secret
-                                  else i.woocommerce_secret end,
-        woocommerce_amount = case when v_own ? 'woocommerce_amount' then excluded.woocommerce_amount
-                                  else i.woocommerce_amount end,
-        updated_at = excluded.updated_at;
-    exception
-      when check_violation then
-        perform kanta.fail(case
-          when sqlerrm like '%integrations_review_url%' then 'invalid_review_url'
-          when sqlerrm like '%integrations_secret%' then 'invalid_webhook_secret'
-          else 'invalid_woocommerce_amount' end);
-    end;
-    perform kanta.audit(p_business_id, 'integrations_updated', null,
-                        (v_own - 'woocommerce_secret')
-                        || case when v_own ? 'woocommerce_secret'
-                                then jsonb_build_object('woocommerce_secret',
-                                       case when nullif(v_own ->> 'woocommerce_secret', '') is null then 'removed'
-                                            else 'changed' end)
-                                else '{}'::jsonb end);
-    if v_rest = '{}'::jsonb then
-      return kanta.program_json(p_business_id);
-    end if;
-  end if;
-  return kanta.update_program_settings(p_business_id, v_rest);
-end
-$$;
-revoke execute on function public.update_program(uuid, jsonb) from public, anon;
-grant execute on function public.update_program(uuid, jsonb) to authenticated, service_role;
-
-create or replace function public.submit_feedback(p_member_id uuid, p_score integer, p_comment text default null)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_result jsonb := kanta.submit_feedback(p_member_id, p_score, p_comment);
-begin
-  return v_result || jsonb_build_object('review_url', (
-    select i.review_url from kanta.members m join kanta.integrations i on i.business_id = m.business_id
-    where m.id = p_member_id));
-end
-$$;
-revoke execute on function public.submit_feedback(uuid, integer, text) from public, anon;
-grant execute on function public.submit_feedback(uuid, integer, text) to authenticated, service_role;
+-- Integrations the shops already use: WooCommerce order webhooks and Mailchimp / Brevo exports.
+-- Their settings (the webhook secret, the Google review link offered after every feedback) are
+-- program settings: kanta.integrations and update_program live in 20_program.sql, the review link
+-- in submit_feedback's answer in 61_feedback.sql.
 
 -- =============================================================================================
 -- Section - WooCommerce order webhook
@@ -4143,7 +4106,7 @@ grant execute on function public.woocommerce_webhook(text, text, text, text) to 
 -- Only members who gave marketing consent, in the column layout each tool's import takes:
 --   mailchimp  Email Address, First Name, Last Name, Tier, Segment, Last Visit, Tags
 --   brevo      EMAIL;FIRSTNAME;LASTNAME;TIER;SEGMENT;LAST_VISIT (semicolons, Brevo's own layout)
---   csv        the export_members columns
+--   csv        the export_members columns (kanta.members_csv, 65_insights.sql)
 -- =============================================================================================
 create or replace function public.export_marketing(p_business_id uuid, p_format text)
 returns text
@@ -4160,11 +4123,13 @@ begin
   if p_format is null or p_format not in ('mailchimp', 'brevo', 'csv') then
     perform kanta.fail('invalid_export_format');
   end if;
+  if p_format = 'csv' then
+    return kanta.members_csv(p_business_id, v_now, true);
+  end if;
   select timezone into v_tz from kanta.businesses where id = p_business_id;
   return (
     with people as (
-      select mb.member_number, mb.display_name, u.email, mb.joined_at, mb.visits, mb.spend_cents, mb.points,
-             mb.stamps, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment, mb.last_visit_at,
+      select mb.member_number, u.email, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment,
              split_part(btrim(coalesce(mb.display_name, '')), ' ', 1) as first_name,
              btrim(substr(btrim(coalesce(mb.display_name, '')),
                           length(split_part(btrim(coalesce(mb.display_name, '')), ' ', 1)) + 1)) as last_name,
@@ -4185,14 +4150,6 @@ begin
         || coalesce(string_agg(concat_ws(';', kanta.csv(email), kanta.csv(first_name), kanta.csv(last_name),
                       kanta.csv(tier), kanta.csv(segment), kanta.csv(last_visit)), chr(10) order by member_number)
                     || chr(10), '')
-      else
-        'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,last_visit_at,'
-        || 'marketing_consent' || chr(10)
-        || coalesce(string_agg(concat_ws(',', kanta.csv(member_number), kanta.csv(display_name), kanta.csv(email),
-                      kanta.csv(to_char(joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                      visits, spend_cents, points, stamps, kanta.csv(tier), kanta.csv(segment),
-                      kanta.csv(to_char(last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), 'true'),
-                    chr(10) order by member_number) || chr(10), '')
     end
     from people
   );

@@ -172,7 +172,7 @@ create policy "Businesses are viewable by their staff and members" on kanta.busi
   for select to authenticated
   using (
     kanta.is_staff(businesses.id)
-    or exists (select 1 from kanta.members m where m.business_id = businesses.id and m.user_id = auth.uid())
+    or exists (select 1 from kanta.members m where m.business_id = businesses.id and m.user_id = (select auth.uid()))
   );
 
 create policy "Staff rows are viewable by the business's staff" on kanta.staff
@@ -181,7 +181,7 @@ create policy "Staff rows are viewable by the business's staff" on kanta.staff
 
 create policy "Members are viewable by themselves and the business's staff" on kanta.members
   for select to authenticated
-  using (user_id = auth.uid() or kanta.is_staff(business_id));
+  using (user_id = (select auth.uid()) or kanta.is_staff(business_id));
 
 -- =============================================================================================
 -- Section - Public functions

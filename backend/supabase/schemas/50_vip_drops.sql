@@ -78,7 +78,8 @@ grant select on kanta.drops, kanta.reservations to authenticated;
 create policy "Drops are viewable by the business's staff and members" on kanta.drops
   for select to authenticated
   using (kanta.is_staff(business_id)
-         or exists (select 1 from kanta.members m where m.business_id = drops.business_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.business_id = drops.business_id and m.user_id = (select auth.uid())));
 
 create policy "Reservations are viewable by the member and the business's staff" on kanta.reservations
   for select to authenticated using (kanta.can_see_member(member_id));

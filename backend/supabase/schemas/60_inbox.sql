@@ -103,7 +103,7 @@ grant select on kanta.messages to authenticated;
 
 create policy "Messages are viewable by their member" on kanta.messages
   for select to authenticated
-  using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = auth.uid()));
+  using (exists (select 1 from kanta.members m where m.id = messages.member_id and m.user_id = (select auth.uid())));
 
 -- Send one message unless its key was used; marketing ones only with consent. True if sent.
 create or replace function kanta.send(p_member_id uuid, p_kind text, p_marketing boolean, p_key text,
@@ -165,9 +165,10 @@ as $$
          > p_k::float8 * greatest(date_part('epoch', p_last - p_first) / (p_visits - 1), 86400)
 $$;
 
--- Every automation, for every business, as of p_now. Running it again the same day sends
--- nothing twice. For the service role (a scheduler); returns how many of each kind went out.
-create or replace function kanta.run_automations(p_now timestamptz default null)
+-- Every automation, for every business, as of p_now, then the new day's RFM scores
+-- (kanta.ensure_scores, 65_insights.sql). Running it again the same day sends nothing twice. For
+-- the service role (a scheduler); returns how many of each kind went out.
+create or replace function public.run_automations(p_now timestamptz default null)
 returns jsonb
 language plpgsql
 security definer
@@ -264,11 +265,13 @@ begin
     and m.user_id is not null and m.marketing_consent and kanta.is_vip(m.id, v_now);
   v_sent := v_sent || jsonb_build_object('vip_drop', v_count);
 
+  -- The segments an owner sees are as of the start of the café's day: score it now.
+  perform kanta.ensure_scores(b.id, v_now) from kanta.businesses b;
   return v_sent;
 end
 $$;
--- Called only by public.run_automations (65_insights.sql), which also scores the new day.
-revoke execute on function kanta.run_automations(timestamptz) from public, anon, authenticated, service_role;
+revoke execute on function public.run_automations(timestamptz) from public, anon, authenticated;
+grant execute on function public.run_automations(timestamptz) to service_role;
 
 -- =============================================================================================
 -- Section - Public functions: inbox

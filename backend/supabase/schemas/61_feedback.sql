@@ -32,14 +32,16 @@ grant select on kanta.feedback to authenticated;
 create policy "Feedback is viewable by its member and the owner" on kanta.feedback
   for select to authenticated
   using (kanta.is_staff(business_id, 'owner')
-         or exists (select 1 from kanta.members m where m.id = feedback.member_id and m.user_id = auth.uid()));
+         or exists (select 1 from kanta.members m
+                    where m.id = feedback.member_id and m.user_id = (select auth.uid())));
 
 -- =============================================================================================
 -- Section - Public functions
 -- =============================================================================================
 
--- After a visit in the last 7 days; at most once a day on the café's calendar.
-create or replace function kanta.submit_feedback(p_member_id uuid, p_score integer, p_comment text default null)
+-- After a visit in the last 7 days; at most once a day on the café's calendar. The answer offers
+-- the café's review link (the integration settings, 20_program.sql).
+create or replace function public.submit_feedback(p_member_id uuid, p_score integer, p_comment text default null)
 returns jsonb
 language plpgsql
 security definer
@@ -74,12 +76,13 @@ begin
   values (v_member.business_id, v_member.id, p_score, nullif(btrim(p_comment), ''), v_now)
   returning * into v_feedback;
   perform kanta.notify('business:' || v_member.business_id, 'feedback', jsonb_build_object('feedback_id', v_feedback.id));
-  return jsonb_build_object('feedback_id', v_feedback.id, 'score', v_feedback.score, 'created_at', v_feedback.created_at);
+  return jsonb_build_object('feedback_id', v_feedback.id, 'score', v_feedback.score, 'created_at', v_feedback.created_at,
+                            'review_url', (select i.review_url from kanta.integrations i
+                                           where i.business_id = v_member.business_id));
 end
 $$;
--- Internal: the public function in 70_integrations.sql adds the integration's part.
-revoke execute on function kanta.submit_feedback(uuid, integer, text) from public, anon, authenticated;
-grant execute on function kanta.submit_feedback(uuid, integer, text) to service_role;
+revoke execute on function public.submit_feedback(uuid, integer, text) from public, anon;
+grant execute on function public.submit_feedback(uuid, integer, text) to authenticated, service_role;
 
 -- NPS = % promoters (9–10) − % detractors (0–6), over [p_from, p_to), with recent comments.
 create or replace function public.feedback_summary(p_business_id uuid, p_from timestamptz default null,

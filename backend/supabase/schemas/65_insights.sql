@@ -352,29 +352,44 @@ stable
 security definer
 set search_path = ''
 as $$
-declare
-  v_now timestamptz := kanta.now();
 begin
   perform kanta.require_staff(p_business_id, 'owner');
+  return kanta.members_csv(p_business_id, kanta.now(), false);
+end
+$$;
+revoke execute on function public.export_members(uuid) from public, anon;
+grant execute on function public.export_members(uuid) to authenticated, service_role;
+
+-- The export_members layout, by member number, of the members with an account; p_marketing_only
+-- keeps those who consented and have an e-mail (export_marketing's csv format, 70_integrations.sql).
+create or replace function kanta.members_csv(p_business_id uuid, p_at timestamptz, p_marketing_only boolean)
+returns text
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
   return (
     select 'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,'
            || 'last_visit_at,marketing_consent' || chr(10)
            || coalesce(string_agg(concat_ws(',',
                 kanta.csv(mb.member_number), kanta.csv(mb.display_name), kanta.csv(u.email),
                 kanta.csv(to_char(mb.joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(kanta.member_tier(mb.id, v_now) ->> 'name'),
+                mb.visits, mb.spend_cents, mb.points, mb.stamps, kanta.csv(kanta.member_tier(mb.id, p_at) ->> 'name'),
                 kanta.csv(s.segment),
                 kanta.csv(to_char(mb.last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                mb.marketing_consent), chr(10) order by mb.member_number) || chr(10), '')
+                -- export_members writes Postgres' t/f; export_marketing's csv has always written true.
+                case when p_marketing_only then 'true' when mb.marketing_consent then 't' else 'f' end),
+              chr(10) order by mb.member_number) || chr(10), '')
     from kanta.members mb
     left join auth.users u on u.id = mb.user_id
-    left join kanta.rfm(p_business_id, v_now) s on s.member_id = mb.id
+    left join kanta.rfm(p_business_id, p_at) s on s.member_id = mb.id
     where mb.business_id = p_business_id and mb.user_id is not null
+      and (not p_marketing_only or (mb.marketing_consent and u.email is not null))
   );
 end
 $$;
-revoke execute on function public.export_members(uuid) from public, anon;
-grant execute on function public.export_members(uuid) to authenticated, service_role;
 
 -- One CSV field: quoted when it holds a comma, semicolon, quote or line break (so one helper serves
 -- comma and semicolon files); a leading =, +, - or @ is prefixed with ' so a spreadsheet does not
@@ -501,23 +516,6 @@ begin
   return p_at;
 end
 $$;
-
-create or replace function public.run_automations(p_now timestamptz default null)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_sent jsonb := kanta.run_automations(p_now);  -- only the service role is granted this wrapper
-  v_now timestamptz := kanta.now();               -- pinned to p_now by the run above
-begin
-  perform kanta.ensure_scores(b.id, v_now) from kanta.businesses b;
-  return v_sent;
-end
-$$;
-revoke execute on function public.run_automations(timestamptz) from public, anon, authenticated;
-grant execute on function public.run_automations(timestamptz) to service_role;
 
 -- =============================================================================================
 -- Section - KPIs

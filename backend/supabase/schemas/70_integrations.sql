@@ -1,125 +1,7 @@
--- Integrations the shops already use: WooCommerce order webhooks, Mailchimp / Brevo exports and a
--- Google review link offered after every feedback. The program and feedback functions they extend
--- (kanta.update_program_settings, kanta.submit_feedback) stay where they live; the public
--- functions here add the integration's part.
-
--- =============================================================================================
--- Section - Settings
--- The webhook secret lives apart from the program: staff read the program, only the owner sets
--- the secret, and nobody reads it back through the API.
--- =============================================================================================
-create table if not exists kanta.integrations (
-  business_id uuid primary key references kanta.businesses (id) on delete cascade,
-  review_url text,
-  woocommerce_secret text,
-  -- 'net': the order total less shipping and tax; 'total': the grand total.
-  woocommerce_amount text not null default 'net',
-  updated_at timestamptz not null default now(),
-  constraint integrations_review_url check (review_url is null
-                                            or (review_url ~ '^https://[^\s/]+\.[^\s]+$' and length(review_url) <= 500)),
-  constraint integrations_secret check (woocommerce_secret is null or length(woocommerce_secret) between 16 and 200),
-  constraint integrations_amount check (woocommerce_amount in ('net', 'total'))
-);
-
-alter table kanta.integrations enable row level security;
-
-revoke all on kanta.integrations from anon, authenticated, public;
-
--- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
--- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
-create or replace function kanta.program_json(p_business_id uuid)
-returns jsonb
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
-  return (
-    select kanta.program_settings_json(p_business_id) || jsonb_build_object(
-      'review_url', i.review_url,
-      'woocommerce_connected', i.woocommerce_secret is not null,
-      'woocommerce_amount', coalesce(i.woocommerce_amount, 'net'))
-    from (select 1) one
-    left join kanta.integrations i on i.business_id = p_business_id
-  );
-end
-$$;
-
--- update_program also takes review_url, woocommerce_secret and woocommerce_amount (null or ''
--- clears the first two). The audit log records that the secret changed, never the secret.
-create or replace function public.update_program(p_business_id uuid, p_settings jsonb)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_keys text[] := array['review_url', 'woocommerce_secret', 'woocommerce_amount'];
-  v_own jsonb;
-  v_rest jsonb;
-begin
-  perform kanta.require_staff(p_business_id, 'owner');
-  if p_settings is null or jsonb_typeof(p_settings) <> 'object' then
-    perform kanta.fail('invalid_settings');
-  end if;
-  v_own := (select coalesce(jsonb_object_agg(key, value), '{}'::jsonb) from jsonb_each(p_settings) where key = any (v_keys));
-  v_rest := p_settings - v_keys;
-  if v_own <> '{}'::jsonb then
-    if exists (select 1 from jsonb_each(v_own) where jsonb_typeof(value) not in ('string', 'null')) then
-      perform kanta.fail('invalid_settings');
-    end if;
-    begin
-      insert into kanta.integrations as i (business_id, review_url, woocommerce_secret, woocommerce_amount, updated_at)
-      values (p_business_id, nullif(btrim(v_own ->> 'review_url'), ''), nullif(v_own ->> 'woocommerce_secret', ''),
-              coalesce(v_own ->> 'woocommerce_amount', 'net'), kanta.now())
-      on conflict (business_id) do update set
-        review_url = case when v_own ? 'review_url' then excluded.review_url else i.review_url end,
-        woocommerce_secret = case when v_own ? 'woocommerce_secret' then excluded.woocommerce_secret
-                                  else i.woocommerce_secret end,
-        woocommerce_amount = case when v_own ? 'woocommerce_amount' then excluded.woocommerce_amount
-                                  else i.woocommerce_amount end,
-        updated_at = excluded.updated_at;
-    exception
-      when check_violation then
-        perform kanta.fail(case
-          when sqlerrm like '%integrations_review_url%' then 'invalid_review_url'
-          when sqlerrm like '%integrations_secret%' then 'invalid_webhook_secret'
-          else 'invalid_woocommerce_amount' end);
-    end;
-    perform kanta.audit(p_business_id, 'integrations_updated', null,
-                        (v_own - 'woocommerce_secret')
-                        || case when v_own ? 'woocommerce_secret'
-                                then jsonb_build_object('woocommerce_secret',
-                                       case when nullif(v_own ->> 'woocommerce_secret', '') is null then 'removed'
-                                            else 'changed' end)
-                                else '{}'::jsonb end);
-    if v_rest = '{}'::jsonb then
-      return kanta.program_json(p_business_id);
-    end if;
-  end if;
-  return kanta.update_program_settings(p_business_id, v_rest);
-end
-$$;
-revoke execute on function public.update_program(uuid, jsonb) from public, anon;
-grant execute on function public.update_program(uuid, jsonb) to authenticated, service_role;
-
-create or replace function public.submit_feedback(p_member_id uuid, p_score integer, p_comment text default null)
-returns jsonb
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_result jsonb := kanta.submit_feedback(p_member_id, p_score, p_comment);
-begin
-  return v_result || jsonb_build_object('review_url', (
-    select i.review_url from kanta.members m join kanta.integrations i on i.business_id = m.business_id
-    where m.id = p_member_id));
-end
-$$;
-revoke execute on function public.submit_feedback(uuid, integer, text) from public, anon;
-grant execute on function public.submit_feedback(uuid, integer, text) to authenticated, service_role;
+-- Integrations the shops already use: WooCommerce order webhooks and Mailchimp / Brevo exports.
+-- Their settings (the webhook secret, the Google review link offered after every feedback) are
+-- program settings: kanta.integrations and update_program live in 20_program.sql, the review link
+-- in submit_feedback's answer in 61_feedback.sql.
 
 -- =============================================================================================
 -- Section - WooCommerce order webhook
@@ -267,7 +149,7 @@ grant execute on function public.woocommerce_webhook(text, text, text, text) to 
 -- Only members who gave marketing consent, in the column layout each tool's import takes:
 --   mailchimp  Email Address, First Name, Last Name, Tier, Segment, Last Visit, Tags
 --   brevo      EMAIL;FIRSTNAME;LASTNAME;TIER;SEGMENT;LAST_VISIT (semicolons, Brevo's own layout)
---   csv        the export_members columns
+--   csv        the export_members columns (kanta.members_csv, 65_insights.sql)
 -- =============================================================================================
 create or replace function public.export_marketing(p_business_id uuid, p_format text)
 returns text
@@ -284,11 +166,13 @@ begin
   if p_format is null or p_format not in ('mailchimp', 'brevo', 'csv') then
     perform kanta.fail('invalid_export_format');
   end if;
+  if p_format = 'csv' then
+    return kanta.members_csv(p_business_id, v_now, true);
+  end if;
   select timezone into v_tz from kanta.businesses where id = p_business_id;
   return (
     with people as (
-      select mb.member_number, mb.display_name, u.email, mb.joined_at, mb.visits, mb.spend_cents, mb.points,
-             mb.stamps, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment, mb.last_visit_at,
+      select mb.member_number, u.email, kanta.member_tier(mb.id, v_now) ->> 'name' as tier, s.segment,
              split_part(btrim(coalesce(mb.display_name, '')), ' ', 1) as first_name,
              btrim(substr(btrim(coalesce(mb.display_name, '')),
                           length(split_part(btrim(coalesce(mb.display_name, '')), ' ', 1)) + 1)) as last_name,
@@ -309,14 +193,6 @@ begin
         || coalesce(string_agg(concat_ws(';', kanta.csv(email), kanta.csv(first_name), kanta.csv(last_name),
                       kanta.csv(tier), kanta.csv(segment), kanta.csv(last_visit)), chr(10) order by member_number)
                     || chr(10), '')
-      else
-        'member_number,display_name,email,joined_at,visits,spend_cents,points,stamps,tier,segment,last_visit_at,'
-        || 'marketing_consent' || chr(10)
-        || coalesce(string_agg(concat_ws(',', kanta.csv(member_number), kanta.csv(display_name), kanta.csv(email),
-                      kanta.csv(to_char(joined_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
-                      visits, spend_cents, points, stamps, kanta.csv(tier), kanta.csv(segment),
-                      kanta.csv(to_char(last_visit_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), 'true'),
-                    chr(10) order by member_number) || chr(10), '')
     end
     from people
   );
