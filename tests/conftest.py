@@ -209,8 +209,9 @@ def cafe(request, users):
 
 @pytest.fixture
 def own_cluster():
-    """A cluster of this test's own, since it is restarted under load."""
-    path = Path("/dev/shm" if Path("/dev/shm").is_dir() else "/tmp") / f"kanta-emb-r{os.getpid()}"
+    """A cluster of this test's own, since it is restarted under load. The name ends in this
+    process's id, so another test run's reaper (pytest_sessionstart) sees its owner alive."""
+    path = Path("/dev/shm" if Path("/dev/shm").is_dir() else "/tmp") / f"kanta-emb-{uuid.uuid4().hex[:6]}-{os.getpid()}"
     pg = EmbeddedPostgres(path, fast=True)
     pg.start()
     migrate(pg.conninfo(user="postgres"))
