@@ -122,6 +122,15 @@ ERRORS: dict[str, dict[str, str]] = {
         "fi": "Liian monta ostosta tai leimaa liian nopeasti. Omistaja voi ohittaa rajan.",
         "en": "Too many purchases or stamps too quickly. The owner can override the limit.",
     },
+    # issue 15: counter (error codes; the screen's strings are in TEXTS, after the counter's)
+    "own_card": {
+        "fi": "Et voi kirjata omalle kortillesi. Omistaja voi palvella sinut.",
+        "en": "You cannot serve your own card. The owner can serve you.",
+    },
+    "large_amount_needs_confirmation": {
+        "fi": "Summa on tavallista suurempi. Vahvista, että se on oikein.",
+        "en": "This amount is larger than usual. Confirm that it is right.",
+    },
     "voucher_not_found": {"fi": "Kuponkia ei löytynyt.", "en": "Voucher not found."},
     "voucher_already_redeemed": {"fi": "Kuponki on jo käytetty.", "en": "This voucher was already redeemed."},
     "voucher_void": {"fi": "Kuponki on mitätöity.", "en": "This voucher has been cancelled."},
@@ -485,6 +494,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Offline. Code {code} is identified when the purchase is sent.",
     },
     "counter_undone": {"fi": "Ostos peruttu.", "en": "Purchase undone."},
+    # issue 15: counter
+    "result_stamp_withheld": {
+        "fi": "Pisteet kirjattu, ei leimaa: edellisestä leimasta on alle {minutes} min.",
+        "en": "Points recorded, no stamp: the last stamp was less than {minutes} min ago.",
+    },
+    "result_debt_paid": {
+        "fi": "{n} pistettä kuittasi aiemman pistevelan.",
+        "en": "{n} points paid off earlier points debt.",
+    },
+    "counter_confirm_large": {"fi": "Vahvista summa {amount}", "en": "Confirm the amount {amount}"},
+    "counter_large_amount": {
+        "fi": "Summa {amount} on yli {limit}. Onko summa oikein?",
+        "en": "{amount} is more than {limit}. Is the amount right?",
+    },
+    "counter_override_own_card": {
+        "fi": "Kirjaa omalle kortille (kirjataan lokiin)",
+        "en": "Record on my own card (logged)",
+    },
     "result_stamps": {"fi": "+{n} leima ({stamps}/{per_card})", "en": "+{n} stamp ({stamps}/{per_card})"},
     "result_points": {"fi": "+{n} pistettä ({points} yhteensä)", "en": "+{n} points ({points} in all)"},
     "result_voucher": {"fi": "Etu: {title} ({code})", "en": "Reward: {title} ({code})"},

@@ -25,6 +25,7 @@ SETTINGS = {
     "tier_window_months": 2,
     "stamp_cooldown_minutes": 0,
     "max_purchases_per_day": 50,
+    "confirm_above_cents": 30000,
     "rewards": [{"name": "Mug", "cost_points": 40}],
 }
 
@@ -36,6 +37,9 @@ operation = st.one_of(
     st.tuples(st.just("redeem_voucher"), st.integers(0, 10), st.integers(0, 600)),
     st.tuples(st.just("redeem_reward"), st.just(0), st.integers(0, 600)),
     st.tuples(st.just("refund"), st.integers(0, 10), st.integers(0, 600)),
+    # The last purchase sent again with its key: as it was (a retry), or changed (a reused key).
+    st.tuples(st.just("retry"), st.just(0), st.integers(0, 5)),
+    st.tuples(st.just("reuse"), st.integers(1, 30000), st.integers(0, 5)),
 )
 
 
@@ -54,11 +58,23 @@ def test_invariants_hold_for_any_sequence(db, cafe, ops):
     reward_id = phone.rpc("my_card", {"p_member_id": member})["rewards"][0]["id"]
     now = at("2026-01-01", "08:00")
     purchases, vouchers = [], []
+    last = None  # (key, cents, answer) of the last purchase
     for kind, n, minutes in ops:
         now += dt.timedelta(minutes=minutes)
         try:
-            if kind == "buy":
-                r = cafe.buy(member, n, when=now)
+            if kind in ("retry", "reuse") and last:
+                rows = ledger_rows(db)
+                cents = last[1] if kind == "retry" else n + (n == last[1])
+                try:
+                    again = cafe.buy(member, cents, when=now, idempotency_key=last[0])
+                    assert kind == "retry" and again == last[2]
+                except Conflict as exc:
+                    assert kind == "reuse" and exc.code == "idempotency_key_reused", exc.code
+                assert ledger_rows(db) == rows
+            elif kind == "buy":
+                k = key()
+                r = cafe.buy(member, n, when=now, idempotency_key=k)
+                last = (k, n, r)
                 purchases.append({"id": r["purchase_id"], "points": r["points_added"], "at": now, "refunded": False})
                 vouchers += [v["code"] for v in r["vouchers_issued"]]
             elif kind == "redeem_voucher" and vouchers:
@@ -96,6 +112,7 @@ def test_invariants_hold_for_any_sequence(db, cafe, ops):
             ).fetchone()
         assert (stamps, points) == (s_sum, p_sum)
         assert 0 <= stamps < SETTINGS["stamps_per_card"] and points >= 0 and debt >= 0
+        assert debt == 0 or points == 0, "debt is paid from the next earnings first"
         with cafe.clock(now, phone):
             card = phone.rpc("my_card", {"p_member_id": member})
         assert card["tier"]["current"]["name"] == _expected_tier(purchases, now)

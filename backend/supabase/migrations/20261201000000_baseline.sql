@@ -530,6 +530,8 @@ create table if not exists kanta.programs (
   voucher_valid_days integer not null default 90,
   stamp_cooldown_minutes integer not null default 10,
   max_purchases_per_day integer not null default 5,
+  -- Above this amount (cents, in the café's currency) record_purchase asks for a confirmation.
+  confirm_above_cents integer not null default 20000,
   referral_referrer_reward text not null default 'Free coffee for a friend brought',
   referral_welcome_reward text not null default 'Welcome coffee',
   referral_monthly_cap integer not null default 10,
@@ -545,6 +547,7 @@ create table if not exists kanta.programs (
   constraint programs_voucher_days check (voucher_valid_days between 1 and 730),
   constraint programs_cooldown check (stamp_cooldown_minutes between 0 and 1440),
   constraint programs_daily_limit check (max_purchases_per_day between 1 and 100),
+  constraint programs_confirm_above check (confirm_above_cents between 1 and 100000000),
   constraint programs_referral_rewards check (length(btrim(referral_referrer_reward)) between 1 and 80
                                               and length(btrim(referral_welcome_reward)) between 1 and 80),
   constraint programs_referral_cap check (referral_monthly_cap between 0 and 100),
@@ -752,6 +755,7 @@ begin
       'voucher_valid_days', p.voucher_valid_days,
       'stamp_cooldown_minutes', p.stamp_cooldown_minutes,
       'max_purchases_per_day', p.max_purchases_per_day,
+      'confirm_above_cents', p.confirm_above_cents,
       'referral_referrer_reward', p.referral_referrer_reward,
       'referral_welcome_reward', p.referral_welcome_reward,
       'referral_monthly_cap', p.referral_monthly_cap,
@@ -820,7 +824,7 @@ declare
   v_known text[] := array['stamps_per_card', 'stamp_reward', 'stamp_min_cents', 'stamps_per_purchase',
     'points_per_euro', 'tiers', 'tier_window_months', 'voucher_valid_days', 'stamp_cooldown_minutes',
     'max_purchases_per_day', 'referral_referrer_reward', 'referral_welcome_reward', 'referral_monthly_cap',
-    'referral_min_cents', 'birthday_reward', 'rewards'];
+    'referral_min_cents', 'birthday_reward', 'rewards', 'confirm_above_cents'];
   v_integration_keys text[] := array['review_url', 'woocommerce_secret', 'woocommerce_amount'];
   v_integration jsonb;
   v_program jsonb;
@@ -891,6 +895,7 @@ begin
       voucher_valid_days = coalesce((v_program ->> 'voucher_valid_days')::int, p.voucher_valid_days),
       stamp_cooldown_minutes = coalesce((v_program ->> 'stamp_cooldown_minutes')::int, p.stamp_cooldown_minutes),
       max_purchases_per_day = coalesce((v_program ->> 'max_purchases_per_day')::int, p.max_purchases_per_day),
+      confirm_above_cents = coalesce((v_program ->> 'confirm_above_cents')::int, p.confirm_above_cents),
       referral_referrer_reward = coalesce(btrim(v_program ->> 'referral_referrer_reward'), p.referral_referrer_reward),
       referral_welcome_reward = coalesce(btrim(v_program ->> 'referral_welcome_reward'), p.referral_welcome_reward),
       referral_monthly_cap = coalesce((v_program ->> 'referral_monthly_cap')::int, p.referral_monthly_cap),
@@ -942,7 +947,8 @@ grant execute on function public.update_program(uuid, jsonb) to authenticated, s
 --   * the ledger is append-only;
 --   * a member's cached stamps and points equal the sums of their ledger rows (trigger + deferred check);
 --   * balances never go below zero (CHECK constraints on kanta.members);
---   * a staff write with an idempotency key already used returns the first answer and writes nothing.
+--   * an idempotency key binds one request (Stripe's rule): the same key with the same request returns the
+--     first answer and writes nothing; with a different request it is a conflict (idempotency_key_reused).
 
 -- =============================================================================================
 -- Section - Operations (idempotency)
@@ -952,17 +958,33 @@ create table if not exists kanta.operations (
   business_id uuid not null references kanta.businesses (id) on delete cascade,
   idempotency_key text not null,
   kind text not null,
+  -- sha256 of the operation's kind and its parameters (kanta.request_fingerprint): what the key binds.
+  request_hash bytea not null,
   response jsonb,
   created_by uuid,
   created_at timestamptz not null default now(),
   unique (business_id, idempotency_key)
 );
 
--- Starts a staff write: checks the caller is staff of the business, then claims the key. Returns
--- the stored answer when the key was used before (a retry), null when the caller should go on.
--- A concurrent call with the same key waits on the unique index until the first commits, then
--- gets its answer.
-create or replace function kanta.begin_operation(p_business_id uuid, p_key text, p_kind text)
+-- What an idempotency key binds: the operation's kind and its parameters, as the caller names them in
+-- a jsonb object. jsonb's text form is canonical (keys in one order, no insignificant whitespace), so
+-- equal requests give equal fingerprints whatever order or spacing the client sent.
+create or replace function kanta.request_fingerprint(p_kind text, p_request jsonb)
+returns bytea
+language sql
+immutable
+set search_path = ''
+as $$
+  select sha256(convert_to(p_kind || ' ' || coalesce(p_request, '{}'::jsonb)::text, 'UTF8'))
+$$;
+
+-- Starts a staff write: checks the caller is staff of the business, then claims the key for this
+-- request (p_kind and p_request, every parameter of the call). Returns the stored answer when the
+-- same request came before (a retry), null when the caller should go on; the same key with another
+-- request (another amount, member, or operation) is refused with idempotency_key_reused.
+-- A concurrent call with the same key waits on the unique index until the first commits; the
+-- select after it is a new statement, so (READ COMMITTED) it sees that row and compares with it.
+create or replace function kanta.begin_operation(p_business_id uuid, p_key text, p_kind text, p_request jsonb)
 returns jsonb
 language plpgsql
 security definer
@@ -970,21 +992,22 @@ set search_path = ''
 as $$
 declare
   v_id bigint;
+  v_hash bytea := kanta.request_fingerprint(p_kind, p_request);
   v_op kanta.operations;
 begin
   perform kanta.require_staff(p_business_id);
   if p_key is null or length(p_key) not between 8 and 200 then
     perform kanta.fail('invalid_idempotency_key');
   end if;
-  insert into kanta.operations (business_id, idempotency_key, kind, created_by, created_at)
-  values (p_business_id, p_key, p_kind, auth.uid(), kanta.now())
+  insert into kanta.operations (business_id, idempotency_key, kind, request_hash, created_by, created_at)
+  values (p_business_id, p_key, p_kind, v_hash, auth.uid(), kanta.now())
   on conflict (business_id, idempotency_key) do nothing
   returning id into v_id;
   if v_id is not null then
     return null;
   end if;
   select * into v_op from kanta.operations where business_id = p_business_id and idempotency_key = p_key;
-  if v_op.kind <> p_kind then
+  if v_op.kind <> p_kind or v_op.request_hash <> v_hash then
     perform kanta.fail('idempotency_key_reused', 'conflict');
   end if;
   return v_op.response;
@@ -1496,6 +1519,31 @@ begin
 end
 $$;
 
+-- Staff do not serve their own card (issue 15, §5): a purchase on, or a redemption from, the
+-- caller's own card at their workplace is refused with own_card, unless the owner overrides it
+-- (p_override, which only the owner may send); the override is audited. A barista's own card is
+-- served by the owner (then it is not the caller's own card). Returns whether an override was used.
+create or replace function kanta.own_card_override(p_business_id uuid, p_member_id uuid, p_override boolean,
+                                                   p_operation text, p_detail jsonb)
+returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if auth.uid() is null
+     or not exists (select 1 from kanta.members where id = p_member_id and user_id = auth.uid()) then
+    return false;
+  end if;
+  if not coalesce(p_override, false) or not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('own_card', 'forbidden');
+  end if;
+  perform kanta.audit(p_business_id, 'own_card_override', p_member_id::text,
+                      jsonb_build_object('operation', p_operation) || coalesce(p_detail, '{}'::jsonb));
+  return true;
+end
+$$;
+
 -- =============================================================================================
 -- Section - Public functions: customer
 -- =============================================================================================
@@ -1597,6 +1645,19 @@ grant execute on function public.identify_member(uuid, text, boolean) to authent
 -- One purchase at the counter, in one transaction: stamps, points with the tier's multiplier,
 -- completed cards become vouchers (the overflow starts the next card), the tier is recomputed,
 -- and the answer says what changed. p_member_id null records a sale without a member.
+-- The rules (issue 15):
+--   * the cooldown limits stamps, not purchases: a purchase within stamp_cooldown_minutes of
+--     another stamped one (before or after it) earns its points and no stamp, and the answer says
+--     "stamp_withheld": "cooldown". The owner's override does not lift it. The member row lock
+--     serialises two calls; the read after it is a new statement, so it sees every purchase
+--     committed before the lock was granted, and the window looks both ways from this call's
+--     clock because a purchase written first may carry a later clock (its transaction began later);
+--   * the daily cap (max_purchases_per_day) is a refusal (velocity_limit) that the owner may
+--     override, audited as velocity_override;
+--   * an amount above the program's confirm_above_cents needs p_confirm_large (a typo guard for a
+--     person at the counter, so the service role, e.g. the shop webhook, is not asked);
+--   * points debt is paid from the points earned first ("points_debt_paid" in the answer);
+--   * staff do not serve their own card (kanta.own_card_override).
 -- The purchase row keeps the tier it already worked out (tier_before, whose multiplier it earns):
 -- working it out again in a trigger would cost about 0.1 ms a purchase at 100k members.
 create or replace function public.record_purchase(
@@ -1604,7 +1665,8 @@ create or replace function public.record_purchase(
   p_member_id uuid,
   p_amount_cents integer,
   p_idempotency_key text,
-  p_override boolean default false
+  p_override boolean default false,
+  p_confirm_large boolean default false
 )
 returns jsonb
 language plpgsql
@@ -1619,7 +1681,9 @@ declare
   v_member kanta.members;
   v_purchase_id uuid := gen_random_uuid();
   v_today_count integer;
-  v_recent_stamp boolean;
+  v_stamp_withheld text;
+  v_own_card boolean := false;
+  v_debt_paid integer := 0;
   v_overridden text[] := '{}';
   v_tier_before jsonb;
   v_tier_after jsonb;
@@ -1632,7 +1696,7 @@ declare
   v_vouchers jsonb := '[]'::jsonb;
   v_response jsonb;
 begin
-  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'record_purchase');
+  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'record_purchase', jsonb_build_object('member_id', p_member_id, 'amount_cents', p_amount_cents, 'override', coalesce(p_override, false), 'confirm_large', coalesce(p_confirm_large, false)));
   if v_previous is not null then
     return v_previous;
   end if;
@@ -1645,6 +1709,10 @@ begin
 
   select * into v_program from kanta.programs where business_id = p_business_id;
   select * into v_business from kanta.businesses where id = p_business_id;
+  if p_amount_cents > v_program.confirm_above_cents and not coalesce(p_confirm_large, false)
+     and coalesce(auth.role(), '') <> 'service_role' then
+    perform kanta.fail('large_amount_needs_confirmation', 'forbidden', v_program.confirm_above_cents::text);
+  end if;
 
   if p_member_id is null then
     insert into kanta.purchases (id, business_id, member_id, amount_cents, created_by, created_at)
@@ -1656,8 +1724,13 @@ begin
   end if;
 
   v_member := kanta.lock_member(p_business_id, p_member_id);
+  v_own_card := kanta.own_card_override(p_business_id, v_member.id, p_override, 'record_purchase',
+                                        jsonb_build_object('purchase_id', v_purchase_id, 'amount_cents', p_amount_cents));
+  if v_own_card then
+    v_overridden := array_append(v_overridden, 'own_card');
+  end if;
 
-  -- Velocity: purchases per local day, and one stamp per cooldown.
+  -- Velocity: purchases per local day (a refusal), and one stamp per cooldown (the stamp withheld).
   -- The café's day as a range, so the (member_id, created_at) index answers it.
   select count(*) into v_today_count
   from kanta.purchases
@@ -1668,24 +1741,24 @@ begin
   if v_today_count >= v_program.max_purchases_per_day then
     v_overridden := array_append(v_overridden, 'max_purchases_per_day');
   end if;
-  if p_amount_cents >= v_program.stamp_min_cents and v_program.stamp_cooldown_minutes > 0 then
-    select exists (
+  if cardinality(array_remove(v_overridden, 'own_card')) > 0 and not coalesce(p_override, false) then
+    perform kanta.fail('velocity_limit', 'conflict', array_to_string(v_overridden, ','));
+  end if;
+  -- Both ways from v_now (the transaction's start): a stamp committed by a transaction that began
+  -- after this one has a later created_at, and `created_at <= v_now` missed it (issue 15, §2).
+  if p_amount_cents >= v_program.stamp_min_cents and v_program.stamp_cooldown_minutes > 0
+     and exists (
       select 1 from kanta.purchases
       where member_id = v_member.id and refunded_at is null and stamps > 0
         and created_at > v_now - make_interval(mins => v_program.stamp_cooldown_minutes)
-        and created_at <= v_now
-    ) into v_recent_stamp;
-    if v_recent_stamp then
-      v_overridden := array_append(v_overridden, 'stamp_cooldown');
-    end if;
-  end if;
-  if cardinality(v_overridden) > 0 and not coalesce(p_override, false) then
-    perform kanta.fail('velocity_limit', 'conflict', array_to_string(v_overridden, ','));
+        and created_at < v_now + make_interval(mins => v_program.stamp_cooldown_minutes)
+    ) then
+    v_stamp_withheld := 'cooldown';
   end if;
 
   v_tier_before := kanta.tier_for(v_program.tiers, kanta.qualifying_points(v_member.id, v_program.tier_window_months, v_now));
   v_multiplier := coalesce((v_tier_before ->> 'multiplier')::numeric, 1);
-  if p_amount_cents >= v_program.stamp_min_cents then
+  if p_amount_cents >= v_program.stamp_min_cents and v_stamp_withheld is null then
     v_stamps_added := v_program.stamps_per_purchase;
   end if;
   v_points_added := floor(p_amount_cents * v_program.points_per_euro * v_multiplier / 100)::int;
@@ -1707,6 +1780,15 @@ begin
     values (p_business_id, v_member.id, 'points_earned', v_points_added, v_purchase_id,
             p_idempotency_key || '#' || v_seq, auth.uid(), v_now);
   end if;
+  -- Points debt (a refund of points already spent) is paid from these earnings first.
+  v_debt_paid := least(v_points_added, v_member.points_debt);
+  if v_debt_paid > 0 then
+    v_seq := v_seq + 1;
+    insert into kanta.ledger (business_id, member_id, kind, points, purchase_id, idempotency_key, created_by, created_at,
+                              note)
+    values (p_business_id, v_member.id, 'adjustment', -v_debt_paid, v_purchase_id, p_idempotency_key || '#' || v_seq,
+            auth.uid(), v_now, 'points debt paid');
+  end if;
 
   -- Each full card becomes a voucher; what is over the card stays on the next one.
   v_stamps := v_member.stamps + v_stamps_added;
@@ -1723,15 +1805,16 @@ begin
   update kanta.members set
     visits = visits + 1,
     spend_cents = spend_cents + p_amount_cents,
+    points_debt = points_debt - v_debt_paid,
     first_visit_at = coalesce(first_visit_at, v_now),
     last_visit_at = greatest(coalesce(last_visit_at, v_now), v_now)
   where id = v_member.id
   returning * into v_member;
 
-  if cardinality(v_overridden) > 0 then
+  if cardinality(array_remove(v_overridden, 'own_card')) > 0 then
     perform kanta.audit(p_business_id, 'velocity_override', v_member.id::text,
-                        jsonb_build_object('rules', to_jsonb(v_overridden), 'purchase_id', v_purchase_id,
-                                           'amount_cents', p_amount_cents));
+                        jsonb_build_object('rules', to_jsonb(array_remove(v_overridden, 'own_card')),
+                                           'purchase_id', v_purchase_id, 'amount_cents', p_amount_cents));
   end if;
 
   v_response := jsonb_build_object(
@@ -1740,10 +1823,13 @@ begin
     'amount_cents', p_amount_cents,
     'created_at', v_now,
     'stamps_added', v_stamps_added,
+    'stamp_withheld', v_stamp_withheld,
     'stamps', v_member.stamps,
     'stamps_per_card', v_program.stamps_per_card,
     'points_added', v_points_added,
     'points', v_member.points,
+    'points_debt_paid', v_debt_paid,
+    'points_debt', v_member.points_debt,
     'multiplier', v_multiplier,
     'vouchers_issued', v_vouchers,
     'tier_before', v_tier_before ->> 'name',
@@ -1756,12 +1842,14 @@ begin
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
 end
 $$;
-revoke execute on function public.record_purchase(uuid, uuid, integer, text, boolean) from public, anon;
-grant execute on function public.record_purchase(uuid, uuid, integer, text, boolean) to authenticated, service_role;
+revoke execute on function public.record_purchase(uuid, uuid, integer, text, boolean, boolean) from public, anon;
+grant execute on function public.record_purchase(uuid, uuid, integer, text, boolean, boolean) to authenticated, service_role;
 
 -- Redeem a voucher by its code (scanned from its QR). The row lock makes two tablets racing for
--- the same voucher succeed exactly once.
-create or replace function public.redeem_voucher(p_business_id uuid, p_code text, p_idempotency_key text)
+-- the same voucher succeed exactly once. Not from the caller's own card unless the owner overrides
+-- (p_override, kanta.own_card_override).
+create or replace function public.redeem_voucher(p_business_id uuid, p_code text, p_idempotency_key text,
+                                                 p_override boolean default false)
 returns jsonb
 language plpgsql
 security definer
@@ -1773,9 +1861,12 @@ declare
   v_voucher kanta.vouchers;
   v_response jsonb;
 begin
-  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_voucher');
+  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_voucher', jsonb_build_object('code', coalesce(kanta.normalise_voucher_code(p_code), p_code), 'override', coalesce(p_override, false)));
   if v_previous is not null then
     return v_previous;
+  end if;
+  if coalesce(p_override, false) and not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
   end if;
   select * into v_voucher from kanta.vouchers
   where code = kanta.normalise_voucher_code(p_code) and business_id = p_business_id
@@ -1789,6 +1880,8 @@ begin
   elsif v_voucher.expires_at is not null and v_voucher.expires_at <= v_now then
     perform kanta.fail('voucher_expired', 'conflict');
   end if;
+  perform kanta.own_card_override(p_business_id, v_voucher.member_id, p_override, 'redeem_voucher',
+                                  jsonb_build_object('voucher_id', v_voucher.id));
 
   update kanta.vouchers set status = 'redeemed', redeemed_at = v_now, redeemed_by = auth.uid()
   where id = v_voucher.id;
@@ -1801,12 +1894,13 @@ begin
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
 end
 $$;
-revoke execute on function public.redeem_voucher(uuid, text, text) from public, anon;
-grant execute on function public.redeem_voucher(uuid, text, text) to authenticated, service_role;
+revoke execute on function public.redeem_voucher(uuid, text, text, boolean) from public, anon;
+grant execute on function public.redeem_voucher(uuid, text, text, boolean) to authenticated, service_role;
 
--- A catalogue reward paid with points, handed over at the counter.
+-- A catalogue reward paid with points, handed over at the counter. Not from the caller's own card
+-- unless the owner overrides (p_override, kanta.own_card_override).
 create or replace function public.redeem_reward(p_business_id uuid, p_member_id uuid, p_reward_id uuid,
-                                                p_idempotency_key text)
+                                                p_idempotency_key text, p_override boolean default false)
 returns jsonb
 language plpgsql
 security definer
@@ -1819,15 +1913,20 @@ declare
   v_reward kanta.rewards;
   v_response jsonb;
 begin
-  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_reward');
+  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_reward', jsonb_build_object('member_id', p_member_id, 'reward_id', p_reward_id, 'override', coalesce(p_override, false)));
   if v_previous is not null then
     return v_previous;
+  end if;
+  if coalesce(p_override, false) and not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
   end if;
   v_member := kanta.lock_member(p_business_id, p_member_id);
   select * into v_reward from kanta.rewards where id = p_reward_id and business_id = p_business_id and active;
   if v_reward.id is null then
     perform kanta.fail('reward_not_found', 'not_found');
   end if;
+  perform kanta.own_card_override(p_business_id, v_member.id, p_override, 'redeem_reward',
+                                  jsonb_build_object('reward_id', v_reward.id));
   if v_member.points < v_reward.cost_points then
     perform kanta.fail('insufficient_points', 'conflict', format('%s < %s', v_member.points, v_reward.cost_points));
   end if;
@@ -1841,8 +1940,8 @@ begin
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
 end
 $$;
-revoke execute on function public.redeem_reward(uuid, uuid, uuid, text) from public, anon;
-grant execute on function public.redeem_reward(uuid, uuid, uuid, text) to authenticated, service_role;
+revoke execute on function public.redeem_reward(uuid, uuid, uuid, text, boolean) from public, anon;
+grant execute on function public.redeem_reward(uuid, uuid, uuid, text, boolean) to authenticated, service_role;
 
 -- Undo a purchase with reversal entries. A card voucher it completed is voided only while it is
 -- unused and the current card holds fewer stamps than the purchase gave (its stamps come back,
@@ -1870,7 +1969,7 @@ declare
   v_seq integer := 0;
   v_response jsonb;
 begin
-  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'refund_purchase');
+  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'refund_purchase', jsonb_build_object('purchase_id', p_purchase_id));
   if v_previous is not null then
     return v_previous;
   end if;
@@ -4257,7 +4356,7 @@ begin
   if p_title is null or length(btrim(p_title)) not between 1 and 80 then
     perform kanta.fail('invalid_reward_title');
   end if;
-  v_done := kanta.begin_operation(p_business_id, p_idempotency_key, 'grant_reward');
+  v_done := kanta.begin_operation(p_business_id, p_idempotency_key, 'grant_reward', jsonb_build_object('member_id', p_member_id, 'title', btrim(p_title)));
   if v_done is not null then
     return v_done;
   end if;

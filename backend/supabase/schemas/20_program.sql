@@ -42,6 +42,8 @@ create table if not exists kanta.programs (
   voucher_valid_days integer not null default 90,
   stamp_cooldown_minutes integer not null default 10,
   max_purchases_per_day integer not null default 5,
+  -- Above this amount (cents, in the café's currency) record_purchase asks for a confirmation.
+  confirm_above_cents integer not null default 20000,
   referral_referrer_reward text not null default 'Free coffee for a friend brought',
   referral_welcome_reward text not null default 'Welcome coffee',
   referral_monthly_cap integer not null default 10,
@@ -57,6 +59,7 @@ create table if not exists kanta.programs (
   constraint programs_voucher_days check (voucher_valid_days between 1 and 730),
   constraint programs_cooldown check (stamp_cooldown_minutes between 0 and 1440),
   constraint programs_daily_limit check (max_purchases_per_day between 1 and 100),
+  constraint programs_confirm_above check (confirm_above_cents between 1 and 100000000),
   constraint programs_referral_rewards check (length(btrim(referral_referrer_reward)) between 1 and 80
                                               and length(btrim(referral_welcome_reward)) between 1 and 80),
   constraint programs_referral_cap check (referral_monthly_cap between 0 and 100),
@@ -264,6 +267,7 @@ begin
       'voucher_valid_days', p.voucher_valid_days,
       'stamp_cooldown_minutes', p.stamp_cooldown_minutes,
       'max_purchases_per_day', p.max_purchases_per_day,
+      'confirm_above_cents', p.confirm_above_cents,
       'referral_referrer_reward', p.referral_referrer_reward,
       'referral_welcome_reward', p.referral_welcome_reward,
       'referral_monthly_cap', p.referral_monthly_cap,
@@ -332,7 +336,7 @@ declare
   v_known text[] := array['stamps_per_card', 'stamp_reward', 'stamp_min_cents', 'stamps_per_purchase',
     'points_per_euro', 'tiers', 'tier_window_months', 'voucher_valid_days', 'stamp_cooldown_minutes',
     'max_purchases_per_day', 'referral_referrer_reward', 'referral_welcome_reward', 'referral_monthly_cap',
-    'referral_min_cents', 'birthday_reward', 'rewards'];
+    'referral_min_cents', 'birthday_reward', 'rewards', 'confirm_above_cents'];
   v_integration_keys text[] := array['review_url', 'woocommerce_secret', 'woocommerce_amount'];
   v_integration jsonb;
   v_program jsonb;
@@ -403,6 +407,7 @@ begin
       voucher_valid_days = coalesce((v_program ->> 'voucher_valid_days')::int, p.voucher_valid_days),
       stamp_cooldown_minutes = coalesce((v_program ->> 'stamp_cooldown_minutes')::int, p.stamp_cooldown_minutes),
       max_purchases_per_day = coalesce((v_program ->> 'max_purchases_per_day')::int, p.max_purchases_per_day),
+      confirm_above_cents = coalesce((v_program ->> 'confirm_above_cents')::int, p.confirm_above_cents),
       referral_referrer_reward = coalesce(btrim(v_program ->> 'referral_referrer_reward'), p.referral_referrer_reward),
       referral_welcome_reward = coalesce(btrim(v_program ->> 'referral_welcome_reward'), p.referral_welcome_reward),
       referral_monthly_cap = coalesce((v_program ->> 'referral_monthly_cap')::int, p.referral_monthly_cap),

@@ -5,7 +5,8 @@
 --   * the ledger is append-only;
 --   * a member's cached stamps and points equal the sums of their ledger rows (trigger + deferred check);
 --   * balances never go below zero (CHECK constraints on kanta.members);
---   * a staff write with an idempotency key already used returns the first answer and writes nothing.
+--   * an idempotency key binds one request (Stripe's rule): the same key with the same request returns the
+--     first answer and writes nothing; with a different request it is a conflict (idempotency_key_reused).
 
 -- =============================================================================================
 -- Section - Operations (idempotency)
@@ -15,17 +16,33 @@ create table if not exists kanta.operations (
   business_id uuid not null references kanta.businesses (id) on delete cascade,
   idempotency_key text not null,
   kind text not null,
+  -- sha256 of the operation's kind and its parameters (kanta.request_fingerprint): what the key binds.
+  request_hash bytea not null,
   response jsonb,
   created_by uuid,
   created_at timestamptz not null default now(),
   unique (business_id, idempotency_key)
 );
 
--- Starts a staff write: checks the caller is staff of the business, then claims the key. Returns
--- the stored answer when the key was used before (a retry), null when the caller should go on.
--- A concurrent call with the same key waits on the unique index until the first commits, then
--- gets its answer.
-create or replace function kanta.begin_operation(p_business_id uuid, p_key text, p_kind text)
+-- What an idempotency key binds: the operation's kind and its parameters, as the caller names them in
+-- a jsonb object. jsonb's text form is canonical (keys in one order, no insignificant whitespace), so
+-- equal requests give equal fingerprints whatever order or spacing the client sent.
+create or replace function kanta.request_fingerprint(p_kind text, p_request jsonb)
+returns bytea
+language sql
+immutable
+set search_path = ''
+as $$
+  select sha256(convert_to(p_kind || ' ' || coalesce(p_request, '{}'::jsonb)::text, 'UTF8'))
+$$;
+
+-- Starts a staff write: checks the caller is staff of the business, then claims the key for this
+-- request (p_kind and p_request, every parameter of the call). Returns the stored answer when the
+-- same request came before (a retry), null when the caller should go on; the same key with another
+-- request (another amount, member, or operation) is refused with idempotency_key_reused.
+-- A concurrent call with the same key waits on the unique index until the first commits; the
+-- select after it is a new statement, so (READ COMMITTED) it sees that row and compares with it.
+create or replace function kanta.begin_operation(p_business_id uuid, p_key text, p_kind text, p_request jsonb)
 returns jsonb
 language plpgsql
 security definer
@@ -33,21 +50,22 @@ set search_path = ''
 as $$
 declare
   v_id bigint;
+  v_hash bytea := kanta.request_fingerprint(p_kind, p_request);
   v_op kanta.operations;
 begin
   perform kanta.require_staff(p_business_id);
   if p_key is null or length(p_key) not between 8 and 200 then
     perform kanta.fail('invalid_idempotency_key');
   end if;
-  insert into kanta.operations (business_id, idempotency_key, kind, created_by, created_at)
-  values (p_business_id, p_key, p_kind, auth.uid(), kanta.now())
+  insert into kanta.operations (business_id, idempotency_key, kind, request_hash, created_by, created_at)
+  values (p_business_id, p_key, p_kind, v_hash, auth.uid(), kanta.now())
   on conflict (business_id, idempotency_key) do nothing
   returning id into v_id;
   if v_id is not null then
     return null;
   end if;
   select * into v_op from kanta.operations where business_id = p_business_id and idempotency_key = p_key;
-  if v_op.kind <> p_kind then
+  if v_op.kind <> p_kind or v_op.request_hash <> v_hash then
     perform kanta.fail('idempotency_key_reused', 'conflict');
   end if;
   return v_op.response;

@@ -82,6 +82,31 @@ begin
 end
 $$;
 
+-- Staff do not serve their own card (issue 15, §5): a purchase on, or a redemption from, the
+-- caller's own card at their workplace is refused with own_card, unless the owner overrides it
+-- (p_override, which only the owner may send); the override is audited. A barista's own card is
+-- served by the owner (then it is not the caller's own card). Returns whether an override was used.
+create or replace function kanta.own_card_override(p_business_id uuid, p_member_id uuid, p_override boolean,
+                                                   p_operation text, p_detail jsonb)
+returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if auth.uid() is null
+     or not exists (select 1 from kanta.members where id = p_member_id and user_id = auth.uid()) then
+    return false;
+  end if;
+  if not coalesce(p_override, false) or not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('own_card', 'forbidden');
+  end if;
+  perform kanta.audit(p_business_id, 'own_card_override', p_member_id::text,
+                      jsonb_build_object('operation', p_operation) || coalesce(p_detail, '{}'::jsonb));
+  return true;
+end
+$$;
+
 -- =============================================================================================
 -- Section - Public functions: customer
 -- =============================================================================================
@@ -183,6 +208,19 @@ grant execute on function public.identify_member(uuid, text, boolean) to authent
 -- One purchase at the counter, in one transaction: stamps, points with the tier's multiplier,
 -- completed cards become vouchers (the overflow starts the next card), the tier is recomputed,
 -- and the answer says what changed. p_member_id null records a sale without a member.
+-- The rules (issue 15):
+--   * the cooldown limits stamps, not purchases: a purchase within stamp_cooldown_minutes of
+--     another stamped one (before or after it) earns its points and no stamp, and the answer says
+--     "stamp_withheld": "cooldown". The owner's override does not lift it. The member row lock
+--     serialises two calls; the read after it is a new statement, so it sees every purchase
+--     committed before the lock was granted, and the window looks both ways from this call's
+--     clock because a purchase written first may carry a later clock (its transaction began later);
+--   * the daily cap (max_purchases_per_day) is a refusal (velocity_limit) that the owner may
+--     override, audited as velocity_override;
+--   * an amount above the program's confirm_above_cents needs p_confirm_large (a typo guard for a
+--     person at the counter, so the service role, e.g. the shop webhook, is not asked);
+--   * points debt is paid from the points earned first ("points_debt_paid" in the answer);
+--   * staff do not serve their own card (kanta.own_card_override).
 -- The purchase row keeps the tier it already worked out (tier_before, whose multiplier it earns):
 -- working it out again in a trigger would cost about 0.1 ms a purchase at 100k members.
 create or replace function public.record_purchase(
@@ -190,7 +228,8 @@ create or replace function public.record_purchase(
   p_member_id uuid,
   p_amount_cents integer,
   p_idempotency_key text,
-  p_override boolean default false
+  p_override boolean default false,
+  p_confirm_large boolean default false
 )
 returns jsonb
 language plpgsql
@@ -205,7 +244,9 @@ declare
   v_member kanta.members;
   v_purchase_id uuid := gen_random_uuid();
   v_today_count integer;
-  v_recent_stamp boolean;
+  v_stamp_withheld text;
+  v_own_card boolean := false;
+  v_debt_paid integer := 0;
   v_overridden text[] := '{}';
   v_tier_before jsonb;
   v_tier_after jsonb;
@@ -218,7 +259,7 @@ declare
   v_vouchers jsonb := '[]'::jsonb;
   v_response jsonb;
 begin
-  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'record_purchase');
+  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'record_purchase', jsonb_build_object('member_id', p_member_id, 'amount_cents', p_amount_cents, 'override', coalesce(p_override, false), 'confirm_large', coalesce(p_confirm_large, false)));
   if v_previous is not null then
     return v_previous;
   end if;
@@ -231,6 +272,10 @@ begin
 
   select * into v_program from kanta.programs where business_id = p_business_id;
   select * into v_business from kanta.businesses where id = p_business_id;
+  if p_amount_cents > v_program.confirm_above_cents and not coalesce(p_confirm_large, false)
+     and coalesce(auth.role(), '') <> 'service_role' then
+    perform kanta.fail('large_amount_needs_confirmation', 'forbidden', v_program.confirm_above_cents::text);
+  end if;
 
   if p_member_id is null then
     insert into kanta.purchases (id, business_id, member_id, amount_cents, created_by, created_at)
@@ -242,8 +287,13 @@ begin
   end if;
 
   v_member := kanta.lock_member(p_business_id, p_member_id);
+  v_own_card := kanta.own_card_override(p_business_id, v_member.id, p_override, 'record_purchase',
+                                        jsonb_build_object('purchase_id', v_purchase_id, 'amount_cents', p_amount_cents));
+  if v_own_card then
+    v_overridden := array_append(v_overridden, 'own_card');
+  end if;
 
-  -- Velocity: purchases per local day, and one stamp per cooldown.
+  -- Velocity: purchases per local day (a refusal), and one stamp per cooldown (the stamp withheld).
   -- The café's day as a range, so the (member_id, created_at) index answers it.
   select count(*) into v_today_count
   from kanta.purchases
@@ -254,24 +304,24 @@ begin
   if v_today_count >= v_program.max_purchases_per_day then
     v_overridden := array_append(v_overridden, 'max_purchases_per_day');
   end if;
-  if p_amount_cents >= v_program.stamp_min_cents and v_program.stamp_cooldown_minutes > 0 then
-    select exists (
+  if cardinality(array_remove(v_overridden, 'own_card')) > 0 and not coalesce(p_override, false) then
+    perform kanta.fail('velocity_limit', 'conflict', array_to_string(v_overridden, ','));
+  end if;
+  -- Both ways from v_now (the transaction's start): a stamp committed by a transaction that began
+  -- after this one has a later created_at, and `created_at <= v_now` missed it (issue 15, §2).
+  if p_amount_cents >= v_program.stamp_min_cents and v_program.stamp_cooldown_minutes > 0
+     and exists (
       select 1 from kanta.purchases
       where member_id = v_member.id and refunded_at is null and stamps > 0
         and created_at > v_now - make_interval(mins => v_program.stamp_cooldown_minutes)
-        and created_at <= v_now
-    ) into v_recent_stamp;
-    if v_recent_stamp then
-      v_overridden := array_append(v_overridden, 'stamp_cooldown');
-    end if;
-  end if;
-  if cardinality(v_overridden) > 0 and not coalesce(p_override, false) then
-    perform kanta.fail('velocity_limit', 'conflict', array_to_string(v_overridden, ','));
+        and created_at < v_now + make_interval(mins => v_program.stamp_cooldown_minutes)
+    ) then
+    v_stamp_withheld := 'cooldown';
   end if;
 
   v_tier_before := kanta.tier_for(v_program.tiers, kanta.qualifying_points(v_member.id, v_program.tier_window_months, v_now));
   v_multiplier := coalesce((v_tier_before ->> 'multiplier')::numeric, 1);
-  if p_amount_cents >= v_program.stamp_min_cents then
+  if p_amount_cents >= v_program.stamp_min_cents and v_stamp_withheld is null then
     v_stamps_added := v_program.stamps_per_purchase;
   end if;
   v_points_added := floor(p_amount_cents * v_program.points_per_euro * v_multiplier / 100)::int;
@@ -293,6 +343,15 @@ begin
     values (p_business_id, v_member.id, 'points_earned', v_points_added, v_purchase_id,
             p_idempotency_key || '#' || v_seq, auth.uid(), v_now);
   end if;
+  -- Points debt (a refund of points already spent) is paid from these earnings first.
+  v_debt_paid := least(v_points_added, v_member.points_debt);
+  if v_debt_paid > 0 then
+    v_seq := v_seq + 1;
+    insert into kanta.ledger (business_id, member_id, kind, points, purchase_id, idempotency_key, created_by, created_at,
+                              note)
+    values (p_business_id, v_member.id, 'adjustment', -v_debt_paid, v_purchase_id, p_idempotency_key || '#' || v_seq,
+            auth.uid(), v_now, 'points debt paid');
+  end if;
 
   -- Each full card becomes a voucher; what is over the card stays on the next one.
   v_stamps := v_member.stamps + v_stamps_added;
@@ -309,15 +368,16 @@ begin
   update kanta.members set
     visits = visits + 1,
     spend_cents = spend_cents + p_amount_cents,
+    points_debt = points_debt - v_debt_paid,
     first_visit_at = coalesce(first_visit_at, v_now),
     last_visit_at = greatest(coalesce(last_visit_at, v_now), v_now)
   where id = v_member.id
   returning * into v_member;
 
-  if cardinality(v_overridden) > 0 then
+  if cardinality(array_remove(v_overridden, 'own_card')) > 0 then
     perform kanta.audit(p_business_id, 'velocity_override', v_member.id::text,
-                        jsonb_build_object('rules', to_jsonb(v_overridden), 'purchase_id', v_purchase_id,
-                                           'amount_cents', p_amount_cents));
+                        jsonb_build_object('rules', to_jsonb(array_remove(v_overridden, 'own_card')),
+                                           'purchase_id', v_purchase_id, 'amount_cents', p_amount_cents));
   end if;
 
   v_response := jsonb_build_object(
@@ -326,10 +386,13 @@ begin
     'amount_cents', p_amount_cents,
     'created_at', v_now,
     'stamps_added', v_stamps_added,
+    'stamp_withheld', v_stamp_withheld,
     'stamps', v_member.stamps,
     'stamps_per_card', v_program.stamps_per_card,
     'points_added', v_points_added,
     'points', v_member.points,
+    'points_debt_paid', v_debt_paid,
+    'points_debt', v_member.points_debt,
     'multiplier', v_multiplier,
     'vouchers_issued', v_vouchers,
     'tier_before', v_tier_before ->> 'name',
@@ -342,12 +405,14 @@ begin
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
 end
 $$;
-revoke execute on function public.record_purchase(uuid, uuid, integer, text, boolean) from public, anon;
-grant execute on function public.record_purchase(uuid, uuid, integer, text, boolean) to authenticated, service_role;
+revoke execute on function public.record_purchase(uuid, uuid, integer, text, boolean, boolean) from public, anon;
+grant execute on function public.record_purchase(uuid, uuid, integer, text, boolean, boolean) to authenticated, service_role;
 
 -- Redeem a voucher by its code (scanned from its QR). The row lock makes two tablets racing for
--- the same voucher succeed exactly once.
-create or replace function public.redeem_voucher(p_business_id uuid, p_code text, p_idempotency_key text)
+-- the same voucher succeed exactly once. Not from the caller's own card unless the owner overrides
+-- (p_override, kanta.own_card_override).
+create or replace function public.redeem_voucher(p_business_id uuid, p_code text, p_idempotency_key text,
+                                                 p_override boolean default false)
 returns jsonb
 language plpgsql
 security definer
@@ -359,9 +424,12 @@ declare
   v_voucher kanta.vouchers;
   v_response jsonb;
 begin
-  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_voucher');
+  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_voucher', jsonb_build_object('code', coalesce(kanta.normalise_voucher_code(p_code), p_code), 'override', coalesce(p_override, false)));
   if v_previous is not null then
     return v_previous;
+  end if;
+  if coalesce(p_override, false) and not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
   end if;
   select * into v_voucher from kanta.vouchers
   where code = kanta.normalise_voucher_code(p_code) and business_id = p_business_id
@@ -375,6 +443,8 @@ begin
   elsif v_voucher.expires_at is not null and v_voucher.expires_at <= v_now then
     perform kanta.fail('voucher_expired', 'conflict');
   end if;
+  perform kanta.own_card_override(p_business_id, v_voucher.member_id, p_override, 'redeem_voucher',
+                                  jsonb_build_object('voucher_id', v_voucher.id));
 
   update kanta.vouchers set status = 'redeemed', redeemed_at = v_now, redeemed_by = auth.uid()
   where id = v_voucher.id;
@@ -387,12 +457,13 @@ begin
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
 end
 $$;
-revoke execute on function public.redeem_voucher(uuid, text, text) from public, anon;
-grant execute on function public.redeem_voucher(uuid, text, text) to authenticated, service_role;
+revoke execute on function public.redeem_voucher(uuid, text, text, boolean) from public, anon;
+grant execute on function public.redeem_voucher(uuid, text, text, boolean) to authenticated, service_role;
 
--- A catalogue reward paid with points, handed over at the counter.
+-- A catalogue reward paid with points, handed over at the counter. Not from the caller's own card
+-- unless the owner overrides (p_override, kanta.own_card_override).
 create or replace function public.redeem_reward(p_business_id uuid, p_member_id uuid, p_reward_id uuid,
-                                                p_idempotency_key text)
+                                                p_idempotency_key text, p_override boolean default false)
 returns jsonb
 language plpgsql
 security definer
@@ -405,15 +476,20 @@ declare
   v_reward kanta.rewards;
   v_response jsonb;
 begin
-  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_reward');
+  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'redeem_reward', jsonb_build_object('member_id', p_member_id, 'reward_id', p_reward_id, 'override', coalesce(p_override, false)));
   if v_previous is not null then
     return v_previous;
+  end if;
+  if coalesce(p_override, false) and not kanta.is_staff(p_business_id, 'owner') then
+    perform kanta.fail('owner_only', 'forbidden');
   end if;
   v_member := kanta.lock_member(p_business_id, p_member_id);
   select * into v_reward from kanta.rewards where id = p_reward_id and business_id = p_business_id and active;
   if v_reward.id is null then
     perform kanta.fail('reward_not_found', 'not_found');
   end if;
+  perform kanta.own_card_override(p_business_id, v_member.id, p_override, 'redeem_reward',
+                                  jsonb_build_object('reward_id', v_reward.id));
   if v_member.points < v_reward.cost_points then
     perform kanta.fail('insufficient_points', 'conflict', format('%s < %s', v_member.points, v_reward.cost_points));
   end if;
@@ -427,8 +503,8 @@ begin
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
 end
 $$;
-revoke execute on function public.redeem_reward(uuid, uuid, uuid, text) from public, anon;
-grant execute on function public.redeem_reward(uuid, uuid, uuid, text) to authenticated, service_role;
+revoke execute on function public.redeem_reward(uuid, uuid, uuid, text, boolean) from public, anon;
+grant execute on function public.redeem_reward(uuid, uuid, uuid, text, boolean) to authenticated, service_role;
 
 -- Undo a purchase with reversal entries. A card voucher it completed is voided only while it is
 -- unused and the current card holds fewer stamps than the purchase gave (its stamps come back,
@@ -456,7 +532,7 @@ declare
   v_seq integer := 0;
   v_response jsonb;
 begin
-  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'refund_purchase');
+  v_previous := kanta.begin_operation(p_business_id, p_idempotency_key, 'refund_purchase', jsonb_build_object('purchase_id', p_purchase_id));
   if v_previous is not null then
     return v_previous;
   end if;

@@ -94,7 +94,7 @@ begin
   if p_title is null or length(btrim(p_title)) not between 1 and 80 then
     perform kanta.fail('invalid_reward_title');
   end if;
-  v_done := kanta.begin_operation(p_business_id, p_idempotency_key, 'grant_reward');
+  v_done := kanta.begin_operation(p_business_id, p_idempotency_key, 'grant_reward', jsonb_build_object('member_id', p_member_id, 'title', btrim(p_title)));
   if v_done is not null then
     return v_done;
   end if;
