@@ -494,10 +494,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Offline. Code {code} is identified when the purchase is sent.",
     },
     "counter_undone": {"fi": "Ostos peruttu.", "en": "Purchase undone."},
+    "result_stamps": {"fi": "+{n} leima ({stamps}/{per_card})", "en": "+{n} stamp ({stamps}/{per_card})"},
+    "result_points": {"fi": "+{n} pistettä ({points} yhteensä)", "en": "+{n} points ({points} in all)"},
+    "result_voucher": {"fi": "Etu: {title} ({code})", "en": "Reward: {title} ({code})"},
+    "result_tier": {"fi": "Uusi taso: {tier}!", "en": "New tier: {tier}!"},
+    "result_referral": {
+        "fi": "Ystäväkutsu toteutui: kutsujalle etu.",
+        "en": "Referral completed: the friend who invited gets a reward.",
+    },
+    "result_override": {"fi": "Rajoitus ohitettu (kirjattu lokiin).", "en": "A limit was overridden (logged)."},
     # issue 15: counter
     "result_stamp_withheld": {
-        "fi": "Pisteet kirjattu, ei leimaa: edellisestä leimasta on alle {minutes} min.",
-        "en": "Points recorded, no stamp: the last stamp was less than {minutes} min ago.",
+        "fi": "Pisteet kirjattu, ei leimaa: leima annettiin jo hetki sitten (yksi leima per odotusaika).",
+        "en": "Points recorded, no stamp: a stamp was given moments ago (one stamp per cooldown).",
     },
     "result_debt_paid": {
         "fi": "{n} pistettä kuittasi aiemman pistevelan.",
@@ -508,19 +517,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fi": "Summa {amount} on yli {limit}. Onko summa oikein?",
         "en": "{amount} is more than {limit}. Is the amount right?",
     },
-    "counter_override_own_card": {
-        "fi": "Kirjaa omalle kortille (kirjataan lokiin)",
-        "en": "Record on my own card (logged)",
+    "counter_large_line": {
+        "fi": "Jonon ostos {amount} on tavallista suurempi: vahvista summa",
+        "en": "Queued purchase of {amount} is larger than usual: confirm the amount",
     },
-    "result_stamps": {"fi": "+{n} leima ({stamps}/{per_card})", "en": "+{n} stamp ({stamps}/{per_card})"},
-    "result_points": {"fi": "+{n} pistettä ({points} yhteensä)", "en": "+{n} points ({points} in all)"},
-    "result_voucher": {"fi": "Etu: {title} ({code})", "en": "Reward: {title} ({code})"},
-    "result_tier": {"fi": "Uusi taso: {tier}!", "en": "New tier: {tier}!"},
-    "result_referral": {
-        "fi": "Ystäväkutsu toteutui: kutsujalle etu.",
-        "en": "Referral completed: the friend who invited gets a reward.",
-    },
-    "result_override": {"fi": "Rajoitus ohitettu (kirjattu lokiin).", "en": "A limit was overridden (logged)."},
     # ---- the owner's back office ----
     "owner_dashboard": {"fi": "Yleiskuva", "en": "Dashboard"},
     "owner_members": {"fi": "Asiakkaat", "en": "Members"},

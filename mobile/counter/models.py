@@ -35,10 +35,14 @@ def purchase_result_lines(answer: dict, lang: str) -> list[str]:
                 per_card=answer["stamps_per_card"],
             )
         )
+    if answer.get("stamp_withheld") == "cooldown":  # points, no stamp: one stamp per cooldown
+        lines.append(t("result_stamp_withheld", lang))
     if answer.get("points_added"):
         lines.append(
             t("result_points", lang, n=number(answer["points_added"], lang), points=number(answer["points"], lang))
         )
+    if answer.get("points_debt_paid"):
+        lines.append(t("result_debt_paid", lang, n=number(answer["points_debt_paid"], lang)))
     for v in answer.get("vouchers_issued", []):
         lines.append(t("result_voucher", lang, title=v["title"], code=v["code"]))
     if answer.get("tier_changed"):

@@ -19,6 +19,8 @@ from pathlib import Path
 from shared.errors import KantaError, Unavailable
 
 NEEDS_CONFIRMATION = "member_number_needs_confirmation"
+LARGE_AMOUNT = "large_amount_needs_confirmation"  # the amount is above the owner's limit: confirm it
+ASKS_STAFF = (NEEDS_CONFIRMATION, LARGE_AMOUNT)
 
 
 class OfflineQueue:
@@ -54,13 +56,18 @@ class OfflineQueue:
         return [e for e in self.entries() if e.get("refused")]
 
     def to_confirm(self) -> list[dict]:
-        return [e for e in self.entries() if e.get("refused") == NEEDS_CONFIRMATION]
+        return [e for e in self.entries() if e.get("refused") in ASKS_STAFF]
 
     def confirm(self, key: str) -> None:
-        """The staff confirmed the member: the next replay identifies it with their confirmation."""
+        """The staff confirmed what the database asked about (the member, or a large amount): the next
+        replay sends the purchase with that confirmation."""
+        flag = {NEEDS_CONFIRMATION: "confirmed", LARGE_AMOUNT: "confirm_large"}
         with self._lock:
             self._write(
-                [{**e, "confirmed": True, "refused": None} if e["key"] == key else e for e in self._read_unlocked()]
+                [
+                    {**e, flag.get(e.get("refused"), "confirmed"): True, "refused": None} if e["key"] == key else e
+                    for e in self._read_unlocked()
+                ]
             )
 
     def dismiss(self, key: str) -> None:
@@ -92,12 +99,13 @@ class OfflineQueue:
                         "p_member_id": member_id,
                         "p_amount_cents": entry["amount_cents"],
                         "p_idempotency_key": entry["key"],
+                        "p_confirm_large": bool(entry.get("confirm_large")),
                     },
                 )
             except Unavailable:
                 break
             except KantaError as exc:
-                (to_confirm if exc.code == NEEDS_CONFIRMATION else refused).append(entry["key"])
+                (to_confirm if exc.code in ASKS_STAFF else refused).append(entry["key"])
                 self._mark(entry["key"], exc.code)
                 continue
             sent.append(answer)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import flet as ft
 
 from mobile.counter.models import purchase_result_lines
-from mobile.counter.offline import NEEDS_CONFIRMATION
+from mobile.counter.offline import ASKS_STAFF, LARGE_AMOUNT
 from mobile.counter.state import CounterState
 from mobile.formatting import money, number, problem, when
 from mobile.widgets import tagged, vip_badge
@@ -91,6 +91,25 @@ def result_card(state: CounterState, lang: str, *, undo: Callable) -> list[ft.Co
     return [ft.Card(ft.Container(ft.Column(lines, spacing=4), padding=16, bgcolor=ft.Colors.GREEN_50))]
 
 
+def confirm_large(
+    state: CounterState, lang: str, cents: int, limit: int | None, on_click: Callable
+) -> list[ft.Control]:
+    """The database asks to confirm an amount above the owner's limit: say it, and offer to send it again."""
+    currency = state.place.get("currency") or "EUR"
+    amount = money(cents, currency, lang)
+    text = t("counter_large_amount", lang, amount=amount, limit=money(limit, currency, lang)) if limit else None
+    lines: list[ft.Control] = [
+        tagged("large-amount", ft.Text(text or t("large_amount_needs_confirmation", lang), size=18)),
+        tagged(
+            "confirm-large",
+            ft.FilledButton(
+                t("counter_confirm_large", lang, amount=amount), icon=ft.Icons.PRICE_CHECK, on_click=on_click
+            ),
+        ),
+    ]
+    return [ft.Card(ft.Container(ft.Column(lines, spacing=8), padding=16, bgcolor=ft.Colors.AMBER_50))]
+
+
 def override_button(lang: str, on_click: Callable) -> ft.Control:
     return tagged(
         "override",
@@ -125,7 +144,11 @@ def pending(
     for e in waiting:
         amount = money(e["amount_cents"], currency, lang)
         why = ft.Text(problem(KantaError(e["refused"]), lang)) if e.get("refused") else None
-        if e.get("refused") == NEEDS_CONFIRMATION:  # the database asks; the staff answer
+        if e.get("refused") in ASKS_STAFF:  # the database asks; the staff answer
+            if e["refused"] == LARGE_AMOUNT:
+                title = t("counter_large_line", lang, amount=amount)
+            else:
+                title = t("counter_confirm_line", lang, amount=amount, number=e["code"])
             buttons = [
                 tagged(
                     f"confirm-{e['key']}",
@@ -141,7 +164,7 @@ def pending(
                     f"to-confirm-{e['key']}",
                     ft.ListTile(
                         leading=ft.Icon(ft.Icons.VERIFIED_USER, color=ft.Colors.ORANGE_800),
-                        title=ft.Text(t("counter_confirm_line", lang, amount=amount, number=e["code"])),
+                        title=ft.Text(title),
                         subtitle=why,
                         trailing=ft.Row(buttons, tight=True),
                     ),

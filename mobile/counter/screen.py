@@ -199,7 +199,14 @@ class CounterScreen:
     def sale_without_member(self, _e=None) -> None:
         self.record(None, without_member=True)
 
-    def record(self, member_id: str | None, *, without_member: bool = False, override: bool = False) -> None:
+    def record(
+        self,
+        member_id: str | None,
+        *,
+        without_member: bool = False,
+        override: bool = False,
+        confirm_large: bool = False,
+    ) -> None:
         cents = parse_amount(self.amount.value or "", self.app.lang)
         if cents is None:
             self.app.toast(self.tr("counter_amount_hint"))
@@ -208,13 +215,30 @@ class CounterScreen:
             self.app.toast(self.tr("counter_scan_first"))
             return
         try:
-            answer = self.state.record(member_id, cents, without_member=without_member, override=override)
+            answer = self.state.record(
+                member_id, cents, without_member=without_member, override=override, confirm_large=confirm_large
+            )
         except KantaError as exc:
             self.app.toast(problem(exc, self.app.lang))
-            if exc.code == "velocity_limit" and self.state.is_owner:
-                # The owner may record past a velocity limit; the database writes the override to the audit log.
+            again = {"without_member": without_member, "override": override, "confirm_large": confirm_large}
+            if exc.code == "large_amount_needs_confirmation":
+                # Above the owner's limit: ask, then send the same purchase with the confirmation.
+                limit = int(exc.detail) if exc.detail.isdigit() else None
+                self.result_box.controls = draw.confirm_large(
+                    self.state,
+                    self.app.lang,
+                    cents,
+                    limit,
+                    lambda _e: self.record(member_id, **{**again, "confirm_large": True}),
+                )
+                self.app.page.update()
+            elif exc.code in ("velocity_limit", "own_card") and self.state.is_owner:
+                # The owner may record past the daily cap, or on their own card; the database writes
+                # the override to the audit log.
                 self.result_box.controls = [
-                    draw.override_button(self.app.lang, lambda _e: self.record(member_id, override=True))
+                    draw.override_button(
+                        self.app.lang, lambda _e: self.record(member_id, **{**again, "override": True})
+                    )
                 ]
                 self.app.page.update()
             return

@@ -64,8 +64,19 @@ class CounterState:
 
     # ---- record, undo, redeem ----------------------------------------------------------------
 
-    def record(self, member_id: str | None, cents: int, *, without_member: bool = False, override: bool = False):
-        """record_purchase's answer, or None when the purchase was queued on the device."""
+    def record(
+        self,
+        member_id: str | None,
+        cents: int,
+        *,
+        without_member: bool = False,
+        override: bool = False,
+        confirm_large: bool = False,
+    ):
+        """record_purchase's answer, or None when the purchase was queued on the device. An amount
+        above the owner's limit is refused (large_amount_needs_confirmation) until the staff
+        confirm it (confirm_large); a purchase inside the stamp cooldown is recorded without its
+        stamp, and the answer says so (stamp_withheld)."""
         key = new_key()
         if self.offline_code and not without_member:
             self._queue(None, cents, key)
@@ -73,7 +84,13 @@ class CounterState:
         try:
             answer = self.call(
                 "record_purchase",
-                {"p_member_id": member_id, "p_amount_cents": cents, "p_idempotency_key": key, "p_override": override},
+                {
+                    "p_member_id": member_id,
+                    "p_amount_cents": cents,
+                    "p_idempotency_key": key,
+                    "p_override": override,
+                    "p_confirm_large": confirm_large,
+                },
             )
         except Unavailable:
             self._queue(member_id, cents, key)  # the same key is sent again when the backend is back

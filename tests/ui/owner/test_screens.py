@@ -233,7 +233,9 @@ def test_counter_finds_a_member_by_name(owner, cafe):
 
 
 def test_the_owner_may_override_a_velocity_limit_at_the_counter(screens, users):
-    cafe = Cafe(users, settings={"stamps_per_card": 10})  # the default cooldown: one stamp in 10 minutes
+    # Issue 15: the cooldown no longer refuses a purchase (it withholds the stamp), so the limit
+    # overridden here is the daily cap, set to one purchase a day.
+    cafe = Cafe(users, settings={"stamps_per_card": 10, "stamp_cooldown_minutes": 0, "max_purchases_per_day": 1})
     phone, aino = cafe.customer("aino@example.com", "Aino")
     number = phone.rpc("my_card", {"p_member_id": aino})["member_number"]
     for email in ("barista@cafe-aroma.example", OWNER):
