@@ -176,7 +176,7 @@ def _member_row(db, member):
 
 
 def test_points_debt_is_paid_from_the_next_earnings_first(db, cafe):
-    _, member = cafe.customer("a@example.com")
+    phone, member = cafe.customer("a@example.com")
     bought = cafe.buy(member, 1000, when=at("2026-06-01", "09:00"))  # 10 points
     cafe.staff.rpc(
         "redeem_reward",
@@ -189,6 +189,7 @@ def test_points_debt_is_paid_from_the_next_earnings_first(db, cafe):
     )
     cafe.refund(bought["purchase_id"], when=at("2026-06-01", "10:00"))
     assert _member_row(db, member) == (0, 10, 0)
+    assert phone.rpc("my_card", {"p_member_id": member})["points_debt"] == 10  # the card shows it
 
     small = cafe.buy(member, 600, when=at("2026-06-02", "09:00"))  # 6 points, all to the debt
     assert (small["points_added"], small["points_debt_paid"], small["points"], small["points_debt"]) == (6, 6, 0, 4)
@@ -196,6 +197,7 @@ def test_points_debt_is_paid_from_the_next_earnings_first(db, cafe):
     more = cafe.buy(member, 1000, when=at("2026-06-03", "09:00"))  # 10 points: 4 to the debt, 6 kept
     assert (more["points_added"], more["points_debt_paid"], more["points"], more["points_debt"]) == (10, 4, 6, 0)
     assert _member_row(db, member) == (6, 0, 6)
+    assert phone.rpc("my_card", {"p_member_id": member})["points_debt"] == 0
     clear = cafe.buy(member, 1000, when=at("2026-06-04", "09:00"))
     assert (clear["points_debt_paid"], clear["points"]) == (0, 16)
     with psycopg.connect(db.admin) as conn:

@@ -124,6 +124,7 @@ begin
     'stamps_per_card', v_program.stamps_per_card,
     'stamp_reward', v_program.stamp_reward,
     'points', v_member.points,
+    'points_debt', v_member.points_debt,
     'tier', jsonb_build_object(
       'current', v_current,
       'next', v_next,
