@@ -521,6 +521,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fi": "Jonon ostos {amount} on tavallista suurempi: vahvista summa",
         "en": "Queued purchase of {amount} is larger than usual: confirm the amount",
     },
+    "setting_confirm_above_cents": {
+        "fi": "Vahvista summa, joka on yli (senttiä)",
+        "en": "Confirm amounts above (cents)",
+    },
     # ---- the owner's back office ----
     "owner_dashboard": {"fi": "Yleiskuva", "en": "Dashboard"},
     "owner_members": {"fi": "Asiakkaat", "en": "Members"},

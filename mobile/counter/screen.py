@@ -259,10 +259,16 @@ class CounterScreen:
         self.app.toast(self.tr("counter_undone"))
         self.redraw()
 
-    def redeem(self, code: str) -> None:
+    def redeem(self, code: str, *, override: bool = False) -> None:
         try:
-            answer = self.app.attempt(self.state.redeem, code)
-        except KantaError:
+            answer = self.app.attempt(self.state.redeem, code, override=override)
+        except KantaError as exc:
+            if exc.code == "own_card" and self.state.is_owner:
+                # The owner's own card: their override, written to the audit log.
+                self.result_box.controls = [
+                    draw.override_button(self.app.lang, lambda _e: self.redeem(code, override=True))
+                ]
+                self.app.page.update()
             return
         self.app.toast(self.tr("counter_redeemed", title=answer.get("title") or code))
         self.redraw(result=False)

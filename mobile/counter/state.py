@@ -128,8 +128,9 @@ class CounterState:
         if member and self.panel:
             self.panel = self.call("identify_member", {"p_code": self.panel["member_number"], "p_confirmed": True})
 
-    def redeem(self, code: str) -> dict:
-        answer = self.call("redeem_voucher", {"p_code": code, "p_idempotency_key": new_key()})
+    def redeem(self, code: str, *, override: bool = False) -> dict:
+        """Redeem a voucher; from the owner's own card only with their override (own_card otherwise)."""
+        answer = self.call("redeem_voucher", {"p_code": code, "p_idempotency_key": new_key(), "p_override": override})
         if self.panel:
             self.panel["vouchers"] = [v for v in self.panel.get("vouchers", []) if v["code"] != code]
         return answer

@@ -185,6 +185,7 @@ PROGRAM_FIELDS = [
     "voucher_valid_days",
     "stamp_cooldown_minutes",
     "max_purchases_per_day",
+    "confirm_above_cents",
     "referral_welcome_reward",
     "referral_referrer_reward",
     "referral_monthly_cap",

@@ -76,3 +76,26 @@ def test_a_large_amount_queued_offline_waits_for_the_staffs_confirmation(screens
     screen.click("confirm-queued-large-1")
     assert phone.rpc("my_card", {"p_member_id": member})["points"] == 300
     assert counter_.state.queue.entries() == []
+
+
+def test_the_owner_serves_their_own_card_only_with_the_audited_override(screens, cafe):
+    own = cafe.owner.rpc("join_business", {"p_slug": cafe.business["slug"]})
+    code = cafe.owner.rpc(
+        "grant_reward",
+        {"p_business_id": cafe.id, "p_member_id": own["member_id"], "p_title": "Mine", "p_idempotency_key": "ui-own-1"},
+    )["code"]
+    screen = screens(width=1280, height=800)
+    screen.sign_in("owner@cafe-aroma.example", PASSWORD)
+    _record(screen, own["member_number"], "4,50")
+    assert screen.app.notice == "Et voi kirjata omalle kortillesi. Omistaja voi palvella sinut."
+    screen.click("override")
+    assert cafe.owner.rpc("my_card", {"p_member_id": own["member_id"]})["stamps"] == 1
+    screen.click(f"redeem-{code}")
+    assert screen.app.notice.startswith("Et voi kirjata omalle")
+    screen.click("override")
+    assert cafe.owner.rpc("my_card", {"p_member_id": own["member_id"]})["vouchers"] == []
+    log = cafe.owner.rpc("audit_log", {"p_business_id": cafe.id})["entries"]
+    assert sorted(e["detail"]["operation"] for e in log if e["action"] == "own_card_override") == [
+        "record_purchase",
+        "redeem_voucher",
+    ]
