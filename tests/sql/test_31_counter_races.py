@@ -5,6 +5,7 @@
   different ones get `idempotency_key_reused`.
 """
 
+import json
 import threading
 
 import psycopg
@@ -108,33 +109,43 @@ def test_one_key_from_eight_tablets_executes_once(db, tablets):
     cafe, made = tablets
     _, member = cafe.customer("k@example.com")
     _, other = cafe.customer("o@example.com")
+    refunds = 0
     for round_no in range(ROUNDS):
         k = key()
-        # Half the tablets send one request, the other half the same key with another amount or member.
+        earlier = cafe.buy(other, 300)["purchase_id"]  # what a refund with the same key would undo
+        # Three tablets send one request; the others the same key with another amount, another
+        # member, or another operation (a refund).
         requests = [
-            {"p_member_id": member, "p_amount_cents": 450},
-            {"p_member_id": member, "p_amount_cents": 900},
-            {"p_member_id": other, "p_amount_cents": 450},
-            {"p_member_id": member, "p_amount_cents": 450},
-        ] * 2
+            ("record_purchase", {"p_member_id": member, "p_amount_cents": 450}),
+            ("record_purchase", {"p_member_id": member, "p_amount_cents": 900}),
+            ("record_purchase", {"p_member_id": other, "p_amount_cents": 450}),
+            ("record_purchase", {"p_member_id": member, "p_amount_cents": 450}),
+            ("refund_purchase", {"p_purchase_id": earlier}),
+            ("record_purchase", {"p_member_id": member, "p_amount_cents": 450}),
+            ("record_purchase", {"p_member_id": member, "p_amount_cents": 900}),
+            ("refund_purchase", {"p_purchase_id": earlier}),
+        ]
 
-        def buy(i, tablet, k=k, requests=requests):
-            return tablet.rpc("record_purchase", {"p_business_id": cafe.id, "p_idempotency_key": k} | requests[i])
+        def send(i, tablet, k=k, requests=requests):
+            name, params = requests[i]
+            return tablet.rpc(name, {"p_business_id": cafe.id, "p_idempotency_key": k} | params)
 
-        outcomes = _run(made, buy)
-        winners = {
-            (requests[i]["p_member_id"], requests[i]["p_amount_cents"])
-            for i, (c, _) in enumerate(outcomes)
-            if c == "ok"
-        }
+        outcomes = _run(made, send)
+        request_of = [json.dumps(r, sort_keys=True) for r in requests]
+        winners = {request_of[i] for i, (c, _) in enumerate(outcomes) if c == "ok"}
         assert len(winners) == 1, (round_no, outcomes)
-        answers = {a["purchase_id"] for c, a in outcomes if c == "ok"}
+        answers = {json.dumps(a, sort_keys=True) for c, a in outcomes if c == "ok"}
         assert len(answers) == 1, (round_no, outcomes)  # identical requests got the one answer
         for i, (code, _) in enumerate(outcomes):
-            same = (requests[i]["p_member_id"], requests[i]["p_amount_cents"]) in winners
-            assert code == ("ok" if same else "idempotency_key_reused"), (round_no, i, outcomes)
+            assert code == ("ok" if request_of[i] in winners else "idempotency_key_reused"), (round_no, i, outcomes)
+        refunds += "refund_purchase" in next(iter(winners))
     with psycopg.connect(db.admin) as conn:
-        assert conn.execute("select count(*) from kanta.purchases").fetchone()[0] == ROUNDS
-        assert (
-            conn.execute("select count(*) from kanta.operations where kind = 'record_purchase'").fetchone()[0] == ROUNDS
+        executed = conn.execute(
+            "select count(*) filter (where kind = 'record_purchase'), count(*) filter (where kind = 'refund_purchase')"
+            " from kanta.operations where idempotency_key like 'test-%'"
+        ).fetchone()
+        # Each round's key executed once: ROUNDS earlier purchases (their own keys) plus one per round.
+        assert executed == (ROUNDS + ROUNDS - refunds, refunds)
+        assert conn.execute("select count(*) from kanta.purchases where refunded_at is not null").fetchone() == (
+            refunds,
         )
