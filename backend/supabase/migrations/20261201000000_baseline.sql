@@ -261,6 +261,8 @@ create table if not exists kanta.members (
   stamps integer not null default 0,
   points integer not null default 0,
   points_debt integer not null default 0,
+  -- Stamps a refund could not take back (their card's reward already used): the next stamps pay it.
+  stamp_debt integer not null default 0,
   visits integer not null default 0,
   spend_cents bigint not null default 0,
   first_visit_at timestamptz,
@@ -273,6 +275,7 @@ create table if not exists kanta.members (
   constraint members_stamps_not_negative check (stamps >= 0),
   constraint members_points_not_negative check (points >= 0),
   constraint members_debt_not_negative check (points_debt >= 0),
+  constraint members_stamp_debt_not_negative check (stamp_debt >= 0),
   constraint members_aggregates_not_negative check (visits >= 0 and spend_cents >= 0),
   referral_code text not null,
   referral_opens integer not null default 0,
@@ -1863,11 +1866,15 @@ $$;
 revoke execute on function public.redeem_reward(uuid, uuid, uuid, text) from public, anon;
 grant execute on function public.redeem_reward(uuid, uuid, uuid, text) to authenticated, service_role;
 
--- Undo a purchase with reversal entries. A card voucher it completed is voided only while it is
--- unused and the current card holds fewer stamps than the purchase gave (its stamps come back,
--- less this purchase's), so the card after a refund always holds fewer stamps than a full one:
--- voiding it after two more visits would leave 2 + 5 - 1 = 6 stamps on a 5-stamp card. Points
--- already spent cannot be taken back: the balance stops at zero and the shortfall is debt.
+-- Undo a purchase with reversal entries. The purchase's stamps come back from, in order: an
+-- unused card voucher it completed (voided, its card's stamps return), the current card, then
+-- another unused, unexpired card voucher (voided likewise). A voucher is voided only while the
+-- current card cannot give the stamps back, so the card after a refund always holds fewer stamps
+-- than a full one: voiding it after two more visits would leave 2 + 5 - 1 = 6 stamps on a 5-stamp
+-- card. What none of these can give back (the card's reward was already used) is stamp debt,
+-- paid by the next stamps first (kanta.pay_stamp_debt). Points already spent cannot be taken
+-- back either: the balance stops at zero and the shortfall is points debt. A referral the
+-- purchase completed is reversed (kanta.reverse_referral, 40_referrals.sql).
 create or replace function public.refund_purchase(p_business_id uuid, p_purchase_id uuid, p_idempotency_key text)
 returns jsonb
 language plpgsql
@@ -1884,8 +1891,10 @@ declare
   v_voided jsonb := '[]'::jsonb;
   v_available integer;
   v_stamps_removed integer;
+  v_stamp_debt integer;
   v_points_clawed integer;
   v_debt integer;
+  v_referral jsonb;
   v_seq integer := 0;
   v_response jsonb;
 begin
@@ -1906,10 +1915,13 @@ begin
     select * into v_program from kanta.programs where business_id = p_business_id;
     v_available := v_member.stamps;
 
-    -- A card voucher the purchase completed is voided only while the current card cannot give the
-    -- purchase's stamps back: later visits may have refilled it.
+    -- Card vouchers are voided only while the current card cannot give the purchase's stamps
+    -- back (later visits may have refilled it): the purchase's own first, then the newest other.
     for v_voucher in
-      select * from kanta.vouchers where purchase_id = v_purchase.id and status = 'active' and kind = 'stamp_card'
+      select * from kanta.vouchers
+      where member_id = v_member.id and status = 'active' and kind = 'stamp_card'
+        and (expires_at is null or expires_at > v_now)
+      order by purchase_id is not distinct from v_purchase.id desc, issued_at desc, id
       for update
     loop
       exit when v_available >= v_purchase.stamps;
@@ -1924,6 +1936,7 @@ begin
     end loop;
 
     v_stamps_removed := least(v_purchase.stamps, v_available);
+    v_stamp_debt := v_purchase.stamps - v_stamps_removed;
     v_points_clawed := least(v_purchase.points, v_member.points);
     v_debt := v_purchase.points - v_points_clawed;
     if v_stamps_removed > 0 or v_points_clawed > 0 then
@@ -1932,25 +1945,32 @@ begin
                                 created_by, created_at, note)
       values (p_business_id, v_member.id, 'reversal', -v_stamps_removed, -v_points_clawed, v_purchase.id,
               p_idempotency_key || '#' || v_seq, auth.uid(), v_now,
-              case when v_debt > 0 then format('%s points already spent recorded as debt', v_debt) end);
+              nullif(concat_ws('; ',
+                case when v_debt > 0 then format('%s points already spent recorded as debt', v_debt) end,
+                case when v_stamp_debt > 0 then format('%s stamps already redeemed recorded as debt', v_stamp_debt) end),
+                ''));
     end if;
     update kanta.purchases set refund_debt_points = v_debt where id = v_purchase.id;
     update kanta.members set
       visits = greatest(visits - 1, 0),
       spend_cents = greatest(spend_cents - v_purchase.amount_cents, 0),
-      points_debt = points_debt + v_debt
+      points_debt = points_debt + v_debt,
+      stamp_debt = stamp_debt + v_stamp_debt
     where id = v_member.id
     returning * into v_member;
+    v_referral := kanta.reverse_referral(v_purchase.id, p_idempotency_key);
     perform kanta.notify('member:' || v_member.id, 'purchase_refunded', jsonb_build_object('purchase_id', v_purchase.id));
   end if;
 
   perform kanta.audit(p_business_id, 'purchase_refunded', v_purchase.id::text,
-                      jsonb_build_object('amount_cents', v_purchase.amount_cents, 'points_debt', coalesce(v_debt, 0)));
+                      jsonb_build_object('amount_cents', v_purchase.amount_cents, 'points_debt', coalesce(v_debt, 0),
+                                         'stamp_debt', coalesce(v_stamp_debt, 0)));
   v_response := jsonb_build_object(
     'purchase_id', v_purchase.id,
     'member_id', v_purchase.member_id,
     'amount_cents', v_purchase.amount_cents,
     'stamps_removed', coalesce(v_stamps_removed, 0),
+    'stamp_debt_added', coalesce(v_stamp_debt, 0),
     'points_clawed_back', coalesce(v_points_clawed, 0),
     'points_debt_added', coalesce(v_debt, 0),
     'vouchers_voided', v_voided,
@@ -1958,8 +1978,27 @@ begin
     'points', v_member.points,
     'tier', kanta.member_tier(v_member.id, v_now) ->> 'name',
     'refunded_at', v_now
-  );
+  ) || coalesce(v_referral, '{}'::jsonb);
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
+end
+$$;
+
+-- Stamps a member is about to earn pay their stamp debt first: takes up to p_stamps off the debt
+-- and returns what is left for the card. The caller holds the member's row lock (kanta.lock_member).
+create or replace function kanta.pay_stamp_debt(p_member_id uuid, p_stamps integer)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_paid integer;
+begin
+  select least(m.stamp_debt, greatest(coalesce(p_stamps, 0), 0)) into v_paid from kanta.members m where m.id = p_member_id;
+  if v_paid > 0 then
+    update kanta.members set stamp_debt = stamp_debt - v_paid where id = p_member_id;
+  end if;
+  return p_stamps - coalesce(v_paid, 0);
 end
 $$;
 revoke execute on function public.refund_purchase(uuid, uuid, text) from public, anon;
@@ -2163,6 +2202,9 @@ begin
     'stamps_per_card', v_program.stamps_per_card,
     'stamp_reward', v_program.stamp_reward,
     'points', v_member.points,
+    -- What refunds of points and stamps already spent left owed; new earnings pay it first.
+    'points_debt', v_member.points_debt,
+    'stamp_debt', v_member.stamp_debt,
     'tier', jsonb_build_object(
       'current', v_current,
       'next', v_next,
@@ -2481,6 +2523,76 @@ grant execute on function public.join_business(text, text, text) to authenticate
 
 -- The counter's answer looks up the referral a purchase completed, by the purchase.
 create index if not exists referrals_purchase_idx on kanta.referrals (purchase_id) where purchase_id is not null;
+
+-- =============================================================================================
+-- Section - A referral reversed by a refund
+-- Refunding the purchase that completed a referral reverses it for good: the referrer's reward
+-- voucher is voided while unused; one already used cannot be taken back, so it is recorded here
+-- (reward_used) and in the audit log, never as a negative balance. A reversed referral is not
+-- completed again by the referee's later purchases (it is no longer pending).
+-- =============================================================================================
+create table if not exists kanta.referral_reversals (
+  referral_id uuid primary key references kanta.referrals (id) on delete cascade,
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  purchase_id uuid references kanta.purchases (id) on delete set null,
+  voucher_id uuid references kanta.vouchers (id) on delete set null,
+  reward_used boolean not null,
+  created_by uuid,
+  created_at timestamptz not null default now()
+);
+
+create index if not exists referral_reversals_business_idx on kanta.referral_reversals (business_id, created_at);
+
+create index if not exists referral_reversals_purchase_idx on kanta.referral_reversals (purchase_id);
+
+create index if not exists referral_reversals_voucher_idx on kanta.referral_reversals (voucher_id);
+
+alter table kanta.referral_reversals enable row level security;
+
+revoke all on kanta.referral_reversals from anon, authenticated, public;
+
+-- Called by refund_purchase (31_counter.sql) under the refund's locks; p_key is the refund's
+-- idempotency key. Returns {"referral_reversed": {"voucher_code", "voided"}}, or null when the
+-- purchase completed no referral.
+create or replace function kanta.reverse_referral(p_purchase_id uuid, p_key text)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_referral kanta.referrals;
+  v_voucher kanta.vouchers;
+  v_voided boolean := false;
+begin
+  select * into v_referral from kanta.referrals where purchase_id = p_purchase_id for update;
+  if v_referral.id is null or exists (select 1 from kanta.referral_reversals x where x.referral_id = v_referral.id) then
+    return null;
+  end if;
+  -- The voucher's row lock orders this against a tablet redeeming it at the same moment.
+  select * into v_voucher from kanta.vouchers where id = v_referral.voucher_id for update;
+  if v_voucher.status = 'active' then
+    update kanta.vouchers set status = 'void' where id = v_voucher.id;
+    insert into kanta.ledger (business_id, member_id, kind, purchase_id, voucher_id, idempotency_key, created_by,
+                              created_at, note)
+    values (v_referral.business_id, v_voucher.member_id, 'reversal', p_purchase_id, v_voucher.id, p_key || '#referral',
+            auth.uid(), kanta.now(), 'referral reward voided: the referee''s purchase was refunded');
+    v_voided := true;
+  end if;
+  insert into kanta.referral_reversals (referral_id, business_id, purchase_id, voucher_id, reward_used, created_by,
+                                        created_at)
+  values (v_referral.id, v_referral.business_id, p_purchase_id, v_voucher.id, coalesce(v_voucher.status = 'redeemed', false),
+          auth.uid(), kanta.now());
+  perform kanta.audit(v_referral.business_id, 'referral_reversed', v_referral.id::text,
+                      jsonb_build_object('purchase_id', p_purchase_id, 'voucher_code', v_voucher.code,
+                                         'reward_used', coalesce(v_voucher.status = 'redeemed', false)));
+  if v_voided then
+    perform kanta.notify('member:' || v_referral.referrer_member_id, 'referral_reversed',
+                         jsonb_build_object('voucher_id', v_voucher.id));
+  end if;
+  return jsonb_build_object('referral_reversed', jsonb_build_object('voucher_code', v_voucher.code, 'voided', v_voided));
+end
+$$;
 
 -- =============================================================================================
 -- schemas/50_vip_drops.sql
