@@ -10,7 +10,10 @@ from tests.engine import at, key
 PASSWORD = "correct horse battery"
 
 pytestmark = pytest.mark.program(
-    stamps_per_card=3, stamp_cooldown_minutes=0, max_purchases_per_day=50, rewards=[{"name": "Cookie", "cost_points": 10}]
+    stamps_per_card=3,
+    stamp_cooldown_minutes=0,
+    max_purchases_per_day=50,
+    rewards=[{"name": "Cookie", "cost_points": 10}],
 )
 
 
