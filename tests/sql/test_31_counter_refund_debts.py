@@ -3,8 +3,13 @@ card already redeemed, and the referrer's reward for a referee's refunded first 
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.errors import Conflict
 from tests.engine import at
@@ -139,3 +144,49 @@ def test_refunding_another_purchase_of_the_referee_leaves_the_reward(db, users, 
     assert "referral_reversed" not in refund
     assert _referral(db, ben) == ("rewarded", "active", None)
     assert first["referral_completed"]["voucher_code"]
+
+
+# ---- no stamp is lost or made up, whatever the order ---------------------------------------------
+
+_operation = st.one_of(
+    st.tuples(st.just("buy"), st.integers(0, 10)),
+    st.tuples(st.just("redeem"), st.integers(0, 10)),
+    st.tuples(st.just("refund"), st.integers(0, 10)),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(_operation, min_size=1, max_size=14))
+def test_the_stamps_of_live_purchases_are_the_card_the_vouchers_less_the_debt(db, cafe, ops):
+    """Every stamp a purchase still standing gave is on the card or in a card voucher not voided,
+    less the stamp debt: refunds move stamps between the three and never make or lose one."""
+    _, member = cafe.customer(f"{uuid.uuid4().hex}@example.com")
+    now = at("2026-06-01", "08:00")
+    purchases, vouchers = [], []
+    for kind, n in ops:
+        now += dt.timedelta(minutes=30)
+        try:
+            if kind == "buy":
+                r = cafe.buy(member, 450, when=now)
+                purchases.append(r["purchase_id"])
+                vouchers += [v["code"] for v in r["vouchers_issued"]]
+            elif kind == "redeem" and vouchers:
+                cafe.redeem(vouchers[n % len(vouchers)], when=now)
+            elif kind == "refund" and purchases:
+                cafe.refund(purchases[n % len(purchases)], when=now)
+        except Conflict as exc:
+            assert exc.code in {"voucher_already_redeemed", "voucher_void", "already_refunded"}, exc.code
+        with psycopg.connect(db.admin) as conn:
+            live, card, in_vouchers, debt, ledger = conn.execute(
+                "select (select coalesce(sum(stamps), 0) from kanta.purchases where member_id = m.id"
+                "        and refunded_at is null),"
+                " m.stamps,"
+                " 3 * (select count(*) from kanta.vouchers v where v.member_id = m.id and v.kind = 'stamp_card'"
+                "      and v.status <> 'void'),"
+                " m.stamp_debt,"
+                " (select coalesce(sum(stamps), 0) from kanta.ledger l where l.member_id = m.id)"
+                " from kanta.members m where m.id = %s",
+                (member,),
+            ).fetchone()
+        assert live == card + in_vouchers - debt
+        assert card == ledger and 0 <= card < 3 and debt >= 0
