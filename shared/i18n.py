@@ -555,6 +555,27 @@ TEXTS: dict[str, dict[str, str]] = {
     "spend_by_tier": {"fi": "Keskiostos tasoittain", "en": "Average purchase by tier"},
     "no_data": {"fi": "Ei vielä tietoja tältä ajalta.", "en": "No data for this period yet."},
     "purchases_n": {"fi": "Ostoja: {n}", "en": "Purchases: {n}"},
+    # issue 15: refunds, tiers and staff
+    "points_debt_owed": {
+        "fi": "Palautuksesta jäi {n} pisteen velka: seuraavat pisteesi maksavat sen ensin.",
+        "en": "A refund left {n} points owed: your next points pay it first.",
+    },
+    "stamp_debt_owed": {
+        "fi": "Palautuksesta jäi {n} leiman velka: seuraavat leimasi maksavat sen ensin.",
+        "en": "A refund left {n} stamps owed: your next stamps pay them first.",
+    },
+    "staff_figures": {"fi": "Henkilökunta tällä jaksolla", "en": "Staff this period"},
+    "staff_purchases": {"fi": "Ostot", "en": "Purchases"},
+    "staff_overrides": {"fi": "Ohitukset", "en": "Overrides"},
+    "staff_refunds": {"fi": "Palautukset", "en": "Refunds"},
+    "staff_grants": {"fi": "Annetut palkinnot", "en": "Rewards granted"},
+    "staff_redemptions": {"fi": "Lunastukset", "en": "Redemptions"},
+    "staff_unusual": {
+        "fi": "Poikkeuksellisen paljon: {what} (vähintään {factor}× henkilökunnan mediaani)",
+        "en": "Unusually many: {what} (at least {factor}× the staff median)",
+    },
+    "staff_former": {"fi": "entinen työntekijä", "en": "former staff"},
+    "no_staff_activity": {"fi": "Ei henkilökunnan tapahtumia tältä ajalta.", "en": "No staff activity this period."},
     "segments": {"fi": "Asiakasryhmät", "en": "Segments"},
     "segment_champions": {"fi": "Parhaat", "en": "Champions"},
     "segment_loyal": {"fi": "Uskolliset", "en": "Loyal"},

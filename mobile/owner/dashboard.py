@@ -1,4 +1,5 @@
-"""The KPI dashboard: the figures, six charts (flet-charts) and the average spend by tier."""
+"""The KPI dashboard: the figures, six charts (flet-charts), the average spend by tier, and each
+staff member's figures for the period with the unusual ones flagged."""
 
 from __future__ import annotations
 
@@ -117,7 +118,54 @@ class DashboardSection:
             )
             if by_tier
             else ft.Text(app.tr("no_data")),
+            heading(app.tr("staff_figures")),
+            *self.staff_section(board),
         ]
+
+    def staff_section(self, board: dict) -> list[ft.Control]:
+        """Each staff member's figures for the period, the unusual ones flagged."""
+        app = self.app
+        rows = om.staff_rows(board.get("staff"), app.lang)
+        if not rows:
+            return [ft.Text(app.tr("no_staff_activity"))]
+        cards = []
+        for row in rows:
+            lines: list[ft.Control] = [
+                ft.Text(row.name, weight=ft.FontWeight.W_600),
+                ft.Text(" · ".join(f"{label}: {value}" for label, value in row.figures), size=13),
+            ]
+            if row.unusual:
+                lines.append(
+                    tagged(
+                        f"staff-flag-{row.key}",
+                        ft.Row(
+                            [
+                                ft.Icon(ft.Icons.WARNING_AMBER, color=ft.Colors.ERROR, size=16),
+                                ft.Text(row.unusual, size=13, color=ft.Colors.ERROR),
+                            ]
+                        ),
+                        label=row.unusual,
+                    )
+                )
+            label = ", ".join(
+                [row.name, *(f"{k}: {v}" for k, v in row.figures), *([row.unusual] if row.unusual else [])]
+            )
+            cards.append(
+                tagged(
+                    f"staff-{row.key}",
+                    ft.Container(
+                        ft.Column(lines, spacing=4),
+                        padding=12,
+                        border_radius=12,
+                        border=ft.Border.all(
+                            2 if row.unusual else 1, ft.Colors.ERROR if row.unusual else ft.Colors.OUTLINE_VARIANT
+                        ),
+                        col={"xs": 12, "md": 6},
+                    ),
+                    label=label,
+                )
+            )
+        return [ft.ResponsiveRow(cards, spacing=8, run_spacing=8)]
 
     def set_period(self, days: int) -> None:
         self.state.period_days = days

@@ -68,6 +68,38 @@ class TierSpend:
     purchases: str  # "8 purchases"
 
 
+STAFF_FIGURES = ("purchases", "overrides", "refunds", "grants", "redemptions")
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffRow:
+    key: str  # the staff member's e-mail (or user id), for the row's identifier
+    name: str  # e-mail, and "former staff" for someone no longer on the staff
+    figures: list[tuple[str, str]]  # (label, value) in STAFF_FIGURES order
+    unusual: str | None  # the flag's sentence, or None
+
+
+def staff_rows(staff: dict | None, lang: str) -> list[StaffRow]:
+    """The period's figures per staff member, as the API orders them; the flags are the database's."""
+    staff = staff or {}
+    factor = staff.get("flag_factor", 3)
+    rows = []
+    for s in staff.get("members") or []:
+        name = s.get("email") or str(s.get("user_id"))
+        if s.get("role") is None:
+            name = f"{name} ({t('staff_former', lang)})"
+        flags = [t(f"staff_{f}", lang).lower() for f in s.get("flags") or []]
+        rows.append(
+            StaffRow(
+                s.get("email") or str(s.get("user_id")),
+                name,
+                [(t(f"staff_{f}", lang), number(s.get(f, 0), lang)) for f in STAFF_FIGURES],
+                t("staff_unusual", lang, what=", ".join(flags), factor=factor) if flags else None,
+            )
+        )
+    return rows
+
+
 def spend_by_tier(kpis: dict, lang: str, currency: str = "EUR") -> list[TierSpend]:
     """The average purchase by the tier held when buying, in the order the API gives (the program's)."""
     return [

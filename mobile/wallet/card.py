@@ -109,10 +109,21 @@ class CardScreen:
                         self.tier_label,
                     ]
                     + [ft.Text(f"✓ {p}", size=13) for p in progress.perks]
+                    + self.debt_lines(card)
                 ),
                 padding=16,
             )
         )
+
+    def debt_lines(self, card: dict) -> list[ft.Control]:
+        """What refunds of points or stamps already used left owed, when anything is."""
+        app, lines = self.app, []
+        for key, field in (("points_debt_owed", "points_debt"), ("stamp_debt_owed", "stamp_debt")):
+            owed = card.get(field) or 0
+            if owed > 0:
+                text = app.tr(key, n=number(owed, app.lang))
+                lines.append(tagged(field, ft.Text(text, size=13, color=ft.Colors.ERROR), label=text))
+        return lines
 
     def show(self) -> None:
         app, nav, card = self.app, self.nav, self.state.card

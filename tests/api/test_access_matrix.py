@@ -92,7 +92,11 @@ class World:
         )
         self.a.owner.rpc("member_segments", {"p_business_id": self.a.id})  # the day's scores
         self.owner_id = self.a.owner.user.id
-        users("friend@example.com").rpc("join_business", {"p_slug": "cafe-a", "p_referral_code": self.referral_code})
+        friend = users("friend@example.com").rpc(
+            "join_business", {"p_slug": "cafe-a", "p_referral_code": self.referral_code}
+        )
+        # Issue 15: a referral reversed by a refund of the friend's first purchase.
+        self.a.refund(self.a.buy(friend["member_id"], 5000)["purchase_id"])
 
 
 CALLS = {
@@ -241,6 +245,7 @@ VISIBLE = {
     "daily_sales": {r: "error" for r in ROLES},
     "integrations": {r: "error" for r in ROLES},
     "member_scores": {r: "error" for r in ROLES},
+    "referral_reversals": {r: "error" for r in ROLES},  # issue 15: no client reads it
     "score_runs": {r: "error" for r in ROLES},
 }
 TABLES = sorted(VISIBLE)

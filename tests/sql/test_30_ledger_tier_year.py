@@ -180,3 +180,53 @@ def test_every_reader_of_the_current_tier_agrees_after_the_window_moved(aroma):
     assert (sent["Gold"]["sent"], sent["Bronze"]["sent"]) == (0, 1)
     # The KPIs' spend by tier is the tier held when buying (a historical fact), so Gold stays there.
     assert {row["tier"] for row in kpis["spend_by_tier"]} == {"Bronze", "Silver", "Gold"}
+
+
+# ---- the window's start, on the café's calendar (issue 15) ----------------------------------------
+# (the moment the window ends, in Helsinki, and its length in months). The window is
+# (end - N months, end], "N months back" as dateutil.relativedelta counts it on the café's wall
+# clock: the day is clamped to the shorter month (Mar 31 - 1 month = Feb 28, or Feb 29 in a leap
+# year), and a wall time that falls twice (the autumn DST change) is its first occurrence, as
+# zoneinfo's fold=0 has it.
+WINDOW_ENDS = [
+    ("2026-03-31T12:00", 1),  # Feb 28 12:00
+    ("2028-03-31T12:00", 1),  # Feb 29 12:00 (leap year)
+    ("2026-05-31T12:00", 3),  # Feb 28 12:00
+    ("2026-05-31T23:30", 1),  # Apr 30 23:30
+    ("2028-02-29T12:00", 12),  # 2027-02-28 12:00
+    ("2029-02-28T12:00", 12),  # 2028-02-28, not Feb 29
+    ("2026-12-31T00:30", 10),  # Feb 28 00:30
+    ("2026-10-31T12:00", 1),  # Sep 30 12:00
+    ("2026-04-01T01:30", 1),  # Mar 1 01:30: 2026-03-31 22:30 UTC, still March in UTC
+    ("2026-03-29T04:30", 1),  # the spring DST day: Feb 28 04:30 (EET)
+    ("2026-04-29T03:30", 1),  # Mar 29 03:30 does not exist (the clock jumps 03:00 -> 04:00)
+    ("2026-11-25T03:30", 1),  # Oct 25 03:30 happens twice: the first, 00:30 UTC
+    ("2026-11-25T03:59", 1),  # likewise
+    ("2027-10-31T03:15", 12),  # 2026-10-31 03:15 (EET, no longer ambiguous)
+]
+
+
+@pytest.mark.parametrize(("end", "months"), WINDOW_ENDS)
+def test_the_window_starts_where_relativedelta_says(db, users, end, months):
+    import datetime as dt
+
+    import psycopg
+    from dateutil.relativedelta import relativedelta
+
+    from tests.engine import HELSINKI
+
+    cafe = Cafe(users, slug="ikkuna")
+    _, member = cafe.customer("a@example.com")
+    p_at = dt.datetime.fromisoformat(end).replace(tzinfo=HELSINKI)
+    start = p_at - relativedelta(months=months)  # a wall time; fold=0 where it is ambiguous
+    start_utc = dt.datetime.fromtimestamp(start.timestamp(), dt.UTC)
+    second = dt.timedelta(seconds=1)
+    with psycopg.connect(db.admin) as conn:
+        for when, points in ((start_utc - second, 100), (start_utc, 1000), (start_utc + second, 10), (p_at, 1)):
+            conn.execute(
+                "insert into kanta.purchases (business_id, member_id, amount_cents, points, created_at)"
+                " values (%s, %s, 100, %s, %s)",
+                (cafe.id, member, points, when),
+            )
+        got = conn.execute("select kanta.qualifying_points(%s, %s, %s)", (member, months, p_at)).fetchone()[0]
+    assert got == 11, f"window ({start_utc}, {p_at}]"

@@ -128,3 +128,61 @@ def test_audit_log_lists_the_counters_operations_and_pages_without_gaps(cafe):
     with pytest.raises(InvalidInput) as err:
         cafe.owner.rpc("audit_log", {"p_business_id": cafe.id, "p_before": "yesterday"})
     assert err.value.code == "invalid_cursor"
+
+
+# ---- per-staff figures (issue 15) ----------------------------------------------------------------
+
+
+def _staff(cafe, users, name):
+    t = users(f"{name}@cafe-aroma.example")
+    cafe.owner.rpc("add_staff", {"p_business_id": cafe.id, "p_email": f"{name}@cafe-aroma.example"})
+    return t
+
+
+def _figures(board):
+    return {
+        s["email"]: (s["purchases"], s["overrides"], s["refunds"], s["grants"], s["redemptions"], s["flags"])
+        for s in board["staff"]["members"]
+    }
+
+
+@pytest.mark.program(stamps_per_card=3, stamp_cooldown_minutes=0, max_purchases_per_day=2)
+def test_the_dashboard_shows_each_staff_members_figures_and_flags_the_unusual(cafe, users):
+    mia, leo = _staff(cafe, users, "mia"), _staff(cafe, users, "leo")
+    _, aino = cafe.customer("aino@example.com", "Aino")
+    _, ben = cafe.customer("ben@example.com", "Ben")
+    # The barista: 4 purchases, all refunded, and the free coffee of a full card redeemed.
+    days = ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
+    bought = [cafe.buy(aino, 500, when=at(d)) for d in days[:3]] + [cafe.buy(ben, 500, when=at(days[3]))]
+    cafe.redeem(bought[2]["vouchers_issued"][0]["code"], when=at("2026-03-04", "12:05"))
+    for b, d in zip(bought, days, strict=True):
+        cafe.refund(b["purchase_id"], when=at(d, "13:00"))
+    # Mia: 2 purchases, one refunded. Leo: 2 purchases. The owner: a third purchase in Ben's day
+    # (an override of the 2-a-day limit) and a granted reward.
+    mine = [cafe.buy(ben, 700, when=at("2026-03-10", t), by=mia) for t in ("09:00", "10:00")]
+    cafe.refund(mine[0]["purchase_id"], when=at("2026-03-10", "11:00"), by=mia)
+    for t in ("09:00", "10:00"):
+        cafe.buy(aino, 300, when=at("2026-03-11", t), by=leo)
+    cafe.buy(aino, 300, when=at("2026-03-11", "11:00"), by=cafe.owner, override=True)
+    with cafe.clock(at("2026-03-12")):
+        cafe.owner.rpc(
+            "grant_reward",
+            {"p_business_id": cafe.id, "p_member_id": ben, "p_title": "Sorry", "p_idempotency_key": key()},
+        )
+    # Outside the period: not counted.
+    cafe.buy(ben, 500, when=at("2026-04-02"))
+
+    period = {"p_business_id": cafe.id, "p_from": "2026-03-01", "p_to": "2026-04-01"}
+    board = cafe.owner.rpc("owner_dashboard", period)
+    # (purchases, overrides, refunds, grants, redemptions, flags). Refunds per staff member are
+    # 4, 1, 0, 0: the median is 0.5, and 4 >= 3 x 0.5 (and at least 3) is unusual.
+    assert _figures(board) == {
+        "barista@cafe-aroma.example": (4, 0, 4, 0, 1, ["refunds"]),
+        "leo@cafe-aroma.example": (2, 0, 0, 0, 0, []),
+        "mia@cafe-aroma.example": (2, 0, 1, 0, 0, []),
+        "owner@cafe-aroma.example": (1, 1, 0, 1, 0, []),
+    }
+    assert board["staff"]["median"]["refunds"] == 0.5
+    assert board["staff"]["flag_factor"] == 3
+    with pytest.raises(PermissionDenied):
+        cafe.staff.rpc("owner_dashboard", period)

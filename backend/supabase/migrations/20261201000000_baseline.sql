@@ -261,6 +261,8 @@ create table if not exists kanta.members (
   stamps integer not null default 0,
   points integer not null default 0,
   points_debt integer not null default 0,
+  -- Stamps a refund could not take back (their card's reward already used): the next stamps pay it.
+  stamp_debt integer not null default 0,
   visits integer not null default 0,
   spend_cents bigint not null default 0,
   first_visit_at timestamptz,
@@ -273,6 +275,7 @@ create table if not exists kanta.members (
   constraint members_stamps_not_negative check (stamps >= 0),
   constraint members_points_not_negative check (points >= 0),
   constraint members_debt_not_negative check (points_debt >= 0),
+  constraint members_stamp_debt_not_negative check (stamp_debt >= 0),
   constraint members_aggregates_not_negative check (visits >= 0 and spend_cents >= 0),
   referral_code text not null,
   referral_opens integer not null default 0,
@@ -1059,7 +1062,11 @@ comment on column kanta.purchases.tier is 'The tier the member held when buying 
 create index if not exists purchases_business_idx on kanta.purchases (business_id, created_at);
 
 -- Points earned by purchases inside the rolling window up to p_at (refunded ones do not count):
--- what decides the tier. "N months back" is counted on the business's calendar, not UTC's.
+-- what decides the tier. The window is (p_at - N months, p_at], "N months back" counted as
+-- dateutil.relativedelta counts it on the business's wall clock, not UTC's: the day is clamped to
+-- the shorter month (Mar 31 - 1 month = Feb 28, Feb 29 in a leap year); a wall time the clock
+-- skips (spring) is read with the offset before the change; one it shows twice (autumn) is its
+-- first occurrence (zoneinfo's fold=0), where `at time zone` alone would take the second.
 -- PL/pgSQL keeps this plan between calls; a SQL body with SET is planned at every call (hot paths at
 -- 100k members: record_purchase 5.15 -> 3.36 ms, my_card 3.80 -> 1.21 ms a call).
 create or replace function kanta.qualifying_points(p_member_id uuid, p_window_months integer, p_at timestamptz)
@@ -1069,15 +1076,30 @@ stable
 security definer
 set search_path = ''
 as $$
+declare
+  v_tz text;
+  v_wall timestamp;
+  v_start timestamptz;
+  v_first timestamptz;
 begin
+  select b.timezone into v_tz
+  from kanta.members m join kanta.businesses b on b.id = m.business_id
+  where m.id = p_member_id;
+  v_wall := (p_at at time zone v_tz) - make_interval(months => p_window_months);
+  v_start := v_wall at time zone v_tz;
+  -- The same wall time read with the offset of three hours earlier: an earlier moment that shows
+  -- this wall time too means the wall time falls twice, and the first one starts the window.
+  v_first := (v_wall - ((v_start - interval '3 hours') at time zone v_tz - (v_start - interval '3 hours') at time zone 'UTC'))
+             at time zone 'UTC';
+  if v_first < v_start and (v_first at time zone v_tz) = v_wall then
+    v_start := v_first;
+  end if;
   return (
     select coalesce(sum(p.points), 0)::int
-    from kanta.members m
-    join kanta.businesses b on b.id = m.business_id
-    join kanta.purchases p on p.member_id = m.id
-    where m.id = p_member_id
+    from kanta.purchases p
+    where p.member_id = p_member_id
       and p.refunded_at is null
-      and p.created_at > ((p_at at time zone b.timezone) - make_interval(months => p_window_months)) at time zone b.timezone
+      and p.created_at > v_start
       and p.created_at <= p_at
   );
 end
@@ -1943,11 +1965,15 @@ $$;
 revoke execute on function public.redeem_reward(uuid, uuid, uuid, text, boolean) from public, anon;
 grant execute on function public.redeem_reward(uuid, uuid, uuid, text, boolean) to authenticated, service_role;
 
--- Undo a purchase with reversal entries. A card voucher it completed is voided only while it is
--- unused and the current card holds fewer stamps than the purchase gave (its stamps come back,
--- less this purchase's), so the card after a refund always holds fewer stamps than a full one:
--- voiding it after two more visits would leave 2 + 5 - 1 = 6 stamps on a 5-stamp card. Points
--- already spent cannot be taken back: the balance stops at zero and the shortfall is debt.
+-- Undo a purchase with reversal entries. The purchase's stamps come back from, in order: an
+-- unused card voucher it completed (voided, its card's stamps return), the current card, then
+-- another unused, unexpired card voucher (voided likewise). A voucher is voided only while the
+-- current card cannot give the stamps back, so the card after a refund always holds fewer stamps
+-- than a full one: voiding it after two more visits would leave 2 + 5 - 1 = 6 stamps on a 5-stamp
+-- card. What none of these can give back (the card's reward was already used) is stamp debt,
+-- paid by the next stamps first (kanta.pay_stamp_debt). Points already spent cannot be taken
+-- back either: the balance stops at zero and the shortfall is points debt. A referral the
+-- purchase completed is reversed (kanta.reverse_referral, 40_referrals.sql).
 create or replace function public.refund_purchase(p_business_id uuid, p_purchase_id uuid, p_idempotency_key text)
 returns jsonb
 language plpgsql
@@ -1964,8 +1990,10 @@ declare
   v_voided jsonb := '[]'::jsonb;
   v_available integer;
   v_stamps_removed integer;
+  v_stamp_debt integer;
   v_points_clawed integer;
   v_debt integer;
+  v_referral jsonb;
   v_seq integer := 0;
   v_response jsonb;
 begin
@@ -1986,10 +2014,13 @@ begin
     select * into v_program from kanta.programs where business_id = p_business_id;
     v_available := v_member.stamps;
 
-    -- A card voucher the purchase completed is voided only while the current card cannot give the
-    -- purchase's stamps back: later visits may have refilled it.
+    -- Card vouchers are voided only while the current card cannot give the purchase's stamps
+    -- back (later visits may have refilled it): the purchase's own first, then the newest other.
     for v_voucher in
-      select * from kanta.vouchers where purchase_id = v_purchase.id and status = 'active' and kind = 'stamp_card'
+      select * from kanta.vouchers
+      where member_id = v_member.id and status = 'active' and kind = 'stamp_card'
+        and (expires_at is null or expires_at > v_now)
+      order by purchase_id is not distinct from v_purchase.id desc, issued_at desc, id
       for update
     loop
       exit when v_available >= v_purchase.stamps;
@@ -2004,6 +2035,7 @@ begin
     end loop;
 
     v_stamps_removed := least(v_purchase.stamps, v_available);
+    v_stamp_debt := v_purchase.stamps - v_stamps_removed;
     v_points_clawed := least(v_purchase.points, v_member.points);
     v_debt := v_purchase.points - v_points_clawed;
     if v_stamps_removed > 0 or v_points_clawed > 0 then
@@ -2012,25 +2044,32 @@ begin
                                 created_by, created_at, note)
       values (p_business_id, v_member.id, 'reversal', -v_stamps_removed, -v_points_clawed, v_purchase.id,
               p_idempotency_key || '#' || v_seq, auth.uid(), v_now,
-              case when v_debt > 0 then format('%s points already spent recorded as debt', v_debt) end);
+              nullif(concat_ws('; ',
+                case when v_debt > 0 then format('%s points already spent recorded as debt', v_debt) end,
+                case when v_stamp_debt > 0 then format('%s stamps already redeemed recorded as debt', v_stamp_debt) end),
+                ''));
     end if;
     update kanta.purchases set refund_debt_points = v_debt where id = v_purchase.id;
     update kanta.members set
       visits = greatest(visits - 1, 0),
       spend_cents = greatest(spend_cents - v_purchase.amount_cents, 0),
-      points_debt = points_debt + v_debt
+      points_debt = points_debt + v_debt,
+      stamp_debt = stamp_debt + v_stamp_debt
     where id = v_member.id
     returning * into v_member;
+    v_referral := kanta.reverse_referral(v_purchase.id, p_idempotency_key);
     perform kanta.notify('member:' || v_member.id, 'purchase_refunded', jsonb_build_object('purchase_id', v_purchase.id));
   end if;
 
   perform kanta.audit(p_business_id, 'purchase_refunded', v_purchase.id::text,
-                      jsonb_build_object('amount_cents', v_purchase.amount_cents, 'points_debt', coalesce(v_debt, 0)));
+                      jsonb_build_object('amount_cents', v_purchase.amount_cents, 'points_debt', coalesce(v_debt, 0),
+                                         'stamp_debt', coalesce(v_stamp_debt, 0)));
   v_response := jsonb_build_object(
     'purchase_id', v_purchase.id,
     'member_id', v_purchase.member_id,
     'amount_cents', v_purchase.amount_cents,
     'stamps_removed', coalesce(v_stamps_removed, 0),
+    'stamp_debt_added', coalesce(v_stamp_debt, 0),
     'points_clawed_back', coalesce(v_points_clawed, 0),
     'points_debt_added', coalesce(v_debt, 0),
     'vouchers_voided', v_voided,
@@ -2038,8 +2077,27 @@ begin
     'points', v_member.points,
     'tier', kanta.member_tier(v_member.id, v_now) ->> 'name',
     'refunded_at', v_now
-  );
+  ) || coalesce(v_referral, '{}'::jsonb);
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
+end
+$$;
+
+-- Stamps a member is about to earn pay their stamp debt first: takes up to p_stamps off the debt
+-- and returns what is left for the card. The caller holds the member's row lock (kanta.lock_member).
+create or replace function kanta.pay_stamp_debt(p_member_id uuid, p_stamps integer)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_paid integer;
+begin
+  select least(m.stamp_debt, greatest(coalesce(p_stamps, 0), 0)) into v_paid from kanta.members m where m.id = p_member_id;
+  if v_paid > 0 then
+    update kanta.members set stamp_debt = stamp_debt - v_paid where id = p_member_id;
+  end if;
+  return p_stamps - coalesce(v_paid, 0);
 end
 $$;
 revoke execute on function public.refund_purchase(uuid, uuid, text) from public, anon;
@@ -2243,7 +2301,9 @@ begin
     'stamps_per_card', v_program.stamps_per_card,
     'stamp_reward', v_program.stamp_reward,
     'points', v_member.points,
+    -- What refunds of points and stamps already spent left owed; new earnings pay it first.
     'points_debt', v_member.points_debt,
+    'stamp_debt', v_member.stamp_debt,
     'tier', jsonb_build_object(
       'current', v_current,
       'next', v_next,
@@ -2562,6 +2622,76 @@ grant execute on function public.join_business(text, text, text) to authenticate
 
 -- The counter's answer looks up the referral a purchase completed, by the purchase.
 create index if not exists referrals_purchase_idx on kanta.referrals (purchase_id) where purchase_id is not null;
+
+-- =============================================================================================
+-- Section - A referral reversed by a refund
+-- Refunding the purchase that completed a referral reverses it for good: the referrer's reward
+-- voucher is voided while unused; one already used cannot be taken back, so it is recorded here
+-- (reward_used) and in the audit log, never as a negative balance. A reversed referral is not
+-- completed again by the referee's later purchases (it is no longer pending).
+-- =============================================================================================
+create table if not exists kanta.referral_reversals (
+  referral_id uuid primary key references kanta.referrals (id) on delete cascade,
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  purchase_id uuid references kanta.purchases (id) on delete set null,
+  voucher_id uuid references kanta.vouchers (id) on delete set null,
+  reward_used boolean not null,
+  created_by uuid,
+  created_at timestamptz not null default now()
+);
+
+create index if not exists referral_reversals_business_idx on kanta.referral_reversals (business_id, created_at);
+
+create index if not exists referral_reversals_purchase_idx on kanta.referral_reversals (purchase_id);
+
+create index if not exists referral_reversals_voucher_idx on kanta.referral_reversals (voucher_id);
+
+alter table kanta.referral_reversals enable row level security;
+
+revoke all on kanta.referral_reversals from anon, authenticated, public;
+
+-- Called by refund_purchase (31_counter.sql) under the refund's locks; p_key is the refund's
+-- idempotency key. Returns {"referral_reversed": {"voucher_code", "voided"}}, or null when the
+-- purchase completed no referral.
+create or replace function kanta.reverse_referral(p_purchase_id uuid, p_key text)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_referral kanta.referrals;
+  v_voucher kanta.vouchers;
+  v_voided boolean := false;
+begin
+  select * into v_referral from kanta.referrals where purchase_id = p_purchase_id for update;
+  if v_referral.id is null or exists (select 1 from kanta.referral_reversals x where x.referral_id = v_referral.id) then
+    return null;
+  end if;
+  -- The voucher's row lock orders this against a tablet redeeming it at the same moment.
+  select * into v_voucher from kanta.vouchers where id = v_referral.voucher_id for update;
+  if v_voucher.status = 'active' then
+    update kanta.vouchers set status = 'void' where id = v_voucher.id;
+    insert into kanta.ledger (business_id, member_id, kind, purchase_id, voucher_id, idempotency_key, created_by,
+                              created_at, note)
+    values (v_referral.business_id, v_voucher.member_id, 'reversal', p_purchase_id, v_voucher.id, p_key || '#referral',
+            auth.uid(), kanta.now(), 'referral reward voided: the referee''s purchase was refunded');
+    v_voided := true;
+  end if;
+  insert into kanta.referral_reversals (referral_id, business_id, purchase_id, voucher_id, reward_used, created_by,
+                                        created_at)
+  values (v_referral.id, v_referral.business_id, p_purchase_id, v_voucher.id, coalesce(v_voucher.status = 'redeemed', false),
+          auth.uid(), kanta.now());
+  perform kanta.audit(v_referral.business_id, 'referral_reversed', v_referral.id::text,
+                      jsonb_build_object('purchase_id', p_purchase_id, 'voucher_code', v_voucher.code,
+                                         'reward_used', coalesce(v_voucher.status = 'redeemed', false)));
+  if v_voided then
+    perform kanta.notify('member:' || v_referral.referrer_member_id, 'referral_reversed',
+                         jsonb_build_object('voucher_id', v_voucher.id));
+  end if;
+  return jsonb_build_object('referral_reversed', jsonb_build_object('voucher_code', v_voucher.code, 'voided', v_voided));
+end
+$$;
 
 -- =============================================================================================
 -- schemas/50_vip_drops.sql
@@ -4488,6 +4618,98 @@ revoke execute on function public.audit_log(uuid, text, integer) from public, an
 grant execute on function public.audit_log(uuid, text, integer) to authenticated, service_role;
 
 -- =============================================================================================
+-- Section - Per-staff figures: who recorded, overrode, refunded, granted and redeemed what
+-- For the period's café days (as in business_kpis), each person on the staff (and anyone who left
+-- it but acted in the period): purchases recorded (refunded ones too), purchases over a velocity
+-- limit (overrides), refunds made, rewards granted by hand, vouchers and rewards redeemed. A
+-- figure is flagged as unusual when it is at least 3x the café's median per staff member and at
+-- least 3 (one refund in a quiet month is not a pattern); refunds and overrides are flagged.
+-- =============================================================================================
+create index if not exists purchases_business_refunded_idx on kanta.purchases (business_id, refunded_at)
+  where refunded_at is not null;
+
+create index if not exists ledger_business_staff_idx on kanta.ledger (business_id, created_at)
+  where kind in ('voucher_issued', 'voucher_redeemed', 'points_spent');
+
+create or replace function kanta.staff_figures(p_business_id uuid, p_from timestamptz, p_to timestamptz)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_tz text;
+  v_start timestamptz;
+  v_end timestamptz;
+  v_factor constant integer := 3;
+  v_floor constant integer := 3;
+begin
+  select timezone into v_tz from kanta.businesses where id = p_business_id;
+  v_start := date_trunc('day', p_from at time zone v_tz) at time zone v_tz;
+  v_end := date_trunc('day', p_to at time zone v_tz) at time zone v_tz;
+  return (
+    with acts as (
+      select p.created_by as who, 1 as purchases, p.override::int as overrides, 0 as refunds, 0 as grants,
+             0 as redemptions
+      from kanta.purchases p
+      where p.business_id = p_business_id and p.created_at >= v_start and p.created_at < v_end
+      union all
+      select p.refunded_by, 0, 0, 1, 0, 0
+      from kanta.purchases p
+      where p.business_id = p_business_id and p.refunded_at is not null
+        and p.refunded_at >= v_start and p.refunded_at < v_end
+      union all
+      select l.created_by, 0, 0, 0,
+             (l.kind = 'voucher_issued' and v.kind = 'grant')::int, (l.kind <> 'voucher_issued')::int
+      from kanta.ledger l
+      left join kanta.vouchers v on v.id = l.voucher_id
+      where l.business_id = p_business_id and l.kind in ('voucher_issued', 'voucher_redeemed', 'points_spent')
+        and l.created_at >= v_start and l.created_at < v_end
+    ),
+    people as (
+      select s.user_id as who, s.role from kanta.staff s where s.business_id = p_business_id
+      union
+      select a.who, null from acts a
+      where a.who is not null and not exists (select 1 from kanta.staff s where s.business_id = p_business_id
+                                                                          and s.user_id = a.who)
+    ),
+    figures as (
+      select pe.who, pe.role, u.email,
+             coalesce(sum(a.purchases), 0)::int as purchases, coalesce(sum(a.overrides), 0)::int as overrides,
+             coalesce(sum(a.refunds), 0)::int as refunds, coalesce(sum(a.grants), 0)::int as grants,
+             coalesce(sum(a.redemptions), 0)::int as redemptions
+      from people pe
+      left join acts a on a.who = pe.who
+      left join auth.users u on u.id = pe.who
+      group by pe.who, pe.role, u.email
+    ),
+    medians as (
+      select percentile_cont(0.5) within group (order by f.purchases) as purchases,
+             percentile_cont(0.5) within group (order by f.overrides) as overrides,
+             percentile_cont(0.5) within group (order by f.refunds) as refunds,
+             percentile_cont(0.5) within group (order by f.grants) as grants,
+             percentile_cont(0.5) within group (order by f.redemptions) as redemptions
+      from figures f
+    )
+    select jsonb_build_object(
+      'flag_factor', v_factor,
+      'flag_floor', v_floor,
+      'median', (select to_jsonb(m) from medians m),
+      'members', coalesce(jsonb_agg(jsonb_build_object(
+        'user_id', f.who, 'email', f.email, 'role', f.role,
+        'purchases', f.purchases, 'overrides', f.overrides, 'refunds', f.refunds, 'grants', f.grants,
+        'redemptions', f.redemptions,
+        'flags', to_jsonb(array_remove(array[
+          case when f.refunds >= greatest(v_floor, v_factor * m.refunds) then 'refunds' end,
+          case when f.overrides >= greatest(v_floor, v_factor * m.overrides) then 'overrides' end], null)))
+        order by f.email nulls last, f.who), '[]'::jsonb))
+    from figures f cross join medians m
+  );
+end
+$$;
+
+-- =============================================================================================
 -- Section - The owner's dashboard in one call: the period's KPIs and a series of each metric
 -- =============================================================================================
 create or replace function public.owner_dashboard(p_business_id uuid, p_from timestamptz, p_to timestamptz,
@@ -4502,6 +4724,7 @@ begin
   perform kanta.require_staff(p_business_id, 'owner');
   return jsonb_build_object(
     'kpis', public.business_kpis(p_business_id, p_from, p_to),
+    'staff', kanta.staff_figures(p_business_id, p_from, p_to),
     'series', (select jsonb_object_agg(m, public.kpi_timeseries(p_business_id, m, p_bucket, p_from, p_to) -> 'points')
                from unnest(array['revenue', 'member_revenue_share', 'visits', 'new_members', 'redemptions', 'nps']) m));
 end

@@ -87,6 +87,8 @@ create table if not exists kanta.members (
   stamps integer not null default 0,
   points integer not null default 0,
   points_debt integer not null default 0,
+  -- Stamps a refund could not take back (their card's reward already used): the next stamps pay it.
+  stamp_debt integer not null default 0,
   visits integer not null default 0,
   spend_cents bigint not null default 0,
   first_visit_at timestamptz,
@@ -99,6 +101,7 @@ create table if not exists kanta.members (
   constraint members_stamps_not_negative check (stamps >= 0),
   constraint members_points_not_negative check (points >= 0),
   constraint members_debt_not_negative check (points_debt >= 0),
+  constraint members_stamp_debt_not_negative check (stamp_debt >= 0),
   constraint members_aggregates_not_negative check (visits >= 0 and spend_cents >= 0),
   referral_code text not null,
   referral_opens integer not null default 0,

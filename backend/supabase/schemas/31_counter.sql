@@ -506,11 +506,15 @@ $$;
 revoke execute on function public.redeem_reward(uuid, uuid, uuid, text, boolean) from public, anon;
 grant execute on function public.redeem_reward(uuid, uuid, uuid, text, boolean) to authenticated, service_role;
 
--- Undo a purchase with reversal entries. A card voucher it completed is voided only while it is
--- unused and the current card holds fewer stamps than the purchase gave (its stamps come back,
--- less this purchase's), so the card after a refund always holds fewer stamps than a full one:
--- voiding it after two more visits would leave 2 + 5 - 1 = 6 stamps on a 5-stamp card. Points
--- already spent cannot be taken back: the balance stops at zero and the shortfall is debt.
+-- Undo a purchase with reversal entries. The purchase's stamps come back from, in order: an
+-- unused card voucher it completed (voided, its card's stamps return), the current card, then
+-- another unused, unexpired card voucher (voided likewise). A voucher is voided only while the
+-- current card cannot give the stamps back, so the card after a refund always holds fewer stamps
+-- than a full one: voiding it after two more visits would leave 2 + 5 - 1 = 6 stamps on a 5-stamp
+-- card. What none of these can give back (the card's reward was already used) is stamp debt,
+-- paid by the next stamps first (kanta.pay_stamp_debt). Points already spent cannot be taken
+-- back either: the balance stops at zero and the shortfall is points debt. A referral the
+-- purchase completed is reversed (kanta.reverse_referral, 40_referrals.sql).
 create or replace function public.refund_purchase(p_business_id uuid, p_purchase_id uuid, p_idempotency_key text)
 returns jsonb
 language plpgsql
@@ -527,8 +531,10 @@ declare
   v_voided jsonb := '[]'::jsonb;
   v_available integer;
   v_stamps_removed integer;
+  v_stamp_debt integer;
   v_points_clawed integer;
   v_debt integer;
+  v_referral jsonb;
   v_seq integer := 0;
   v_response jsonb;
 begin
@@ -549,10 +555,13 @@ begin
     select * into v_program from kanta.programs where business_id = p_business_id;
     v_available := v_member.stamps;
 
-    -- A card voucher the purchase completed is voided only while the current card cannot give the
-    -- purchase's stamps back: later visits may have refilled it.
+    -- Card vouchers are voided only while the current card cannot give the purchase's stamps
+    -- back (later visits may have refilled it): the purchase's own first, then the newest other.
     for v_voucher in
-      select * from kanta.vouchers where purchase_id = v_purchase.id and status = 'active' and kind = 'stamp_card'
+      select * from kanta.vouchers
+      where member_id = v_member.id and status = 'active' and kind = 'stamp_card'
+        and (expires_at is null or expires_at > v_now)
+      order by purchase_id is not distinct from v_purchase.id desc, issued_at desc, id
       for update
     loop
       exit when v_available >= v_purchase.stamps;
@@ -567,6 +576,7 @@ begin
     end loop;
 
     v_stamps_removed := least(v_purchase.stamps, v_available);
+    v_stamp_debt := v_purchase.stamps - v_stamps_removed;
     v_points_clawed := least(v_purchase.points, v_member.points);
     v_debt := v_purchase.points - v_points_clawed;
     if v_stamps_removed > 0 or v_points_clawed > 0 then
@@ -575,25 +585,32 @@ begin
                                 created_by, created_at, note)
       values (p_business_id, v_member.id, 'reversal', -v_stamps_removed, -v_points_clawed, v_purchase.id,
               p_idempotency_key || '#' || v_seq, auth.uid(), v_now,
-              case when v_debt > 0 then format('%s points already spent recorded as debt', v_debt) end);
+              nullif(concat_ws('; ',
+                case when v_debt > 0 then format('%s points already spent recorded as debt', v_debt) end,
+                case when v_stamp_debt > 0 then format('%s stamps already redeemed recorded as debt', v_stamp_debt) end),
+                ''));
     end if;
     update kanta.purchases set refund_debt_points = v_debt where id = v_purchase.id;
     update kanta.members set
       visits = greatest(visits - 1, 0),
       spend_cents = greatest(spend_cents - v_purchase.amount_cents, 0),
-      points_debt = points_debt + v_debt
+      points_debt = points_debt + v_debt,
+      stamp_debt = stamp_debt + v_stamp_debt
     where id = v_member.id
     returning * into v_member;
+    v_referral := kanta.reverse_referral(v_purchase.id, p_idempotency_key);
     perform kanta.notify('member:' || v_member.id, 'purchase_refunded', jsonb_build_object('purchase_id', v_purchase.id));
   end if;
 
   perform kanta.audit(p_business_id, 'purchase_refunded', v_purchase.id::text,
-                      jsonb_build_object('amount_cents', v_purchase.amount_cents, 'points_debt', coalesce(v_debt, 0)));
+                      jsonb_build_object('amount_cents', v_purchase.amount_cents, 'points_debt', coalesce(v_debt, 0),
+                                         'stamp_debt', coalesce(v_stamp_debt, 0)));
   v_response := jsonb_build_object(
     'purchase_id', v_purchase.id,
     'member_id', v_purchase.member_id,
     'amount_cents', v_purchase.amount_cents,
     'stamps_removed', coalesce(v_stamps_removed, 0),
+    'stamp_debt_added', coalesce(v_stamp_debt, 0),
     'points_clawed_back', coalesce(v_points_clawed, 0),
     'points_debt_added', coalesce(v_debt, 0),
     'vouchers_voided', v_voided,
@@ -601,8 +618,27 @@ begin
     'points', v_member.points,
     'tier', kanta.member_tier(v_member.id, v_now) ->> 'name',
     'refunded_at', v_now
-  );
+  ) || coalesce(v_referral, '{}'::jsonb);
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
+end
+$$;
+
+-- Stamps a member is about to earn pay their stamp debt first: takes up to p_stamps off the debt
+-- and returns what is left for the card. The caller holds the member's row lock (kanta.lock_member).
+create or replace function kanta.pay_stamp_debt(p_member_id uuid, p_stamps integer)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_paid integer;
+begin
+  select least(m.stamp_debt, greatest(coalesce(p_stamps, 0), 0)) into v_paid from kanta.members m where m.id = p_member_id;
+  if v_paid > 0 then
+    update kanta.members set stamp_debt = stamp_debt - v_paid where id = p_member_id;
+  end if;
+  return p_stamps - coalesce(v_paid, 0);
 end
 $$;
 revoke execute on function public.refund_purchase(uuid, uuid, text) from public, anon;

@@ -124,7 +124,9 @@ begin
     'stamps_per_card', v_program.stamps_per_card,
     'stamp_reward', v_program.stamp_reward,
     'points', v_member.points,
+    -- What refunds of points and stamps already spent left owed; new earnings pay it first.
     'points_debt', v_member.points_debt,
+    'stamp_debt', v_member.stamp_debt,
     'tier', jsonb_build_object(
       'current', v_current,
       'next', v_next,

@@ -248,3 +248,73 @@ grant execute on function public.join_business(text, text, text) to authenticate
 
 -- The counter's answer looks up the referral a purchase completed, by the purchase.
 create index if not exists referrals_purchase_idx on kanta.referrals (purchase_id) where purchase_id is not null;
+
+-- =============================================================================================
+-- Section - A referral reversed by a refund
+-- Refunding the purchase that completed a referral reverses it for good: the referrer's reward
+-- voucher is voided while unused; one already used cannot be taken back, so it is recorded here
+-- (reward_used) and in the audit log, never as a negative balance. A reversed referral is not
+-- completed again by the referee's later purchases (it is no longer pending).
+-- =============================================================================================
+create table if not exists kanta.referral_reversals (
+  referral_id uuid primary key references kanta.referrals (id) on delete cascade,
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  purchase_id uuid references kanta.purchases (id) on delete set null,
+  voucher_id uuid references kanta.vouchers (id) on delete set null,
+  reward_used boolean not null,
+  created_by uuid,
+  created_at timestamptz not null default now()
+);
+
+create index if not exists referral_reversals_business_idx on kanta.referral_reversals (business_id, created_at);
+
+create index if not exists referral_reversals_purchase_idx on kanta.referral_reversals (purchase_id);
+
+create index if not exists referral_reversals_voucher_idx on kanta.referral_reversals (voucher_id);
+
+alter table kanta.referral_reversals enable row level security;
+
+revoke all on kanta.referral_reversals from anon, authenticated, public;
+
+-- Called by refund_purchase (31_counter.sql) under the refund's locks; p_key is the refund's
+-- idempotency key. Returns {"referral_reversed": {"voucher_code", "voided"}}, or null when the
+-- purchase completed no referral.
+create or replace function kanta.reverse_referral(p_purchase_id uuid, p_key text)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_referral kanta.referrals;
+  v_voucher kanta.vouchers;
+  v_voided boolean := false;
+begin
+  select * into v_referral from kanta.referrals where purchase_id = p_purchase_id for update;
+  if v_referral.id is null or exists (select 1 from kanta.referral_reversals x where x.referral_id = v_referral.id) then
+    return null;
+  end if;
+  -- The voucher's row lock orders this against a tablet redeeming it at the same moment.
+  select * into v_voucher from kanta.vouchers where id = v_referral.voucher_id for update;
+  if v_voucher.status = 'active' then
+    update kanta.vouchers set status = 'void' where id = v_voucher.id;
+    insert into kanta.ledger (business_id, member_id, kind, purchase_id, voucher_id, idempotency_key, created_by,
+                              created_at, note)
+    values (v_referral.business_id, v_voucher.member_id, 'reversal', p_purchase_id, v_voucher.id, p_key || '#referral',
+            auth.uid(), kanta.now(), 'referral reward voided: the referee''s purchase was refunded');
+    v_voided := true;
+  end if;
+  insert into kanta.referral_reversals (referral_id, business_id, purchase_id, voucher_id, reward_used, created_by,
+                                        created_at)
+  values (v_referral.id, v_referral.business_id, p_purchase_id, v_voucher.id, coalesce(v_voucher.status = 'redeemed', false),
+          auth.uid(), kanta.now());
+  perform kanta.audit(v_referral.business_id, 'referral_reversed', v_referral.id::text,
+                      jsonb_build_object('purchase_id', p_purchase_id, 'voucher_code', v_voucher.code,
+                                         'reward_used', coalesce(v_voucher.status = 'redeemed', false)));
+  if v_voided then
+    perform kanta.notify('member:' || v_referral.referrer_member_id, 'referral_reversed',
+                         jsonb_build_object('voucher_id', v_voucher.id));
+  end if;
+  return jsonb_build_object('referral_reversed', jsonb_build_object('voucher_code', v_voucher.code, 'voided', v_voided));
+end
+$$;

@@ -225,6 +225,98 @@ revoke execute on function public.audit_log(uuid, text, integer) from public, an
 grant execute on function public.audit_log(uuid, text, integer) to authenticated, service_role;
 
 -- =============================================================================================
+-- Section - Per-staff figures: who recorded, overrode, refunded, granted and redeemed what
+-- For the period's café days (as in business_kpis), each person on the staff (and anyone who left
+-- it but acted in the period): purchases recorded (refunded ones too), purchases over a velocity
+-- limit (overrides), refunds made, rewards granted by hand, vouchers and rewards redeemed. A
+-- figure is flagged as unusual when it is at least 3x the café's median per staff member and at
+-- least 3 (one refund in a quiet month is not a pattern); refunds and overrides are flagged.
+-- =============================================================================================
+create index if not exists purchases_business_refunded_idx on kanta.purchases (business_id, refunded_at)
+  where refunded_at is not null;
+
+create index if not exists ledger_business_staff_idx on kanta.ledger (business_id, created_at)
+  where kind in ('voucher_issued', 'voucher_redeemed', 'points_spent');
+
+create or replace function kanta.staff_figures(p_business_id uuid, p_from timestamptz, p_to timestamptz)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_tz text;
+  v_start timestamptz;
+  v_end timestamptz;
+  v_factor constant integer := 3;
+  v_floor constant integer := 3;
+begin
+  select timezone into v_tz from kanta.businesses where id = p_business_id;
+  v_start := date_trunc('day', p_from at time zone v_tz) at time zone v_tz;
+  v_end := date_trunc('day', p_to at time zone v_tz) at time zone v_tz;
+  return (
+    with acts as (
+      select p.created_by as who, 1 as purchases, p.override::int as overrides, 0 as refunds, 0 as grants,
+             0 as redemptions
+      from kanta.purchases p
+      where p.business_id = p_business_id and p.created_at >= v_start and p.created_at < v_end
+      union all
+      select p.refunded_by, 0, 0, 1, 0, 0
+      from kanta.purchases p
+      where p.business_id = p_business_id and p.refunded_at is not null
+        and p.refunded_at >= v_start and p.refunded_at < v_end
+      union all
+      select l.created_by, 0, 0, 0,
+             (l.kind = 'voucher_issued' and v.kind = 'grant')::int, (l.kind <> 'voucher_issued')::int
+      from kanta.ledger l
+      left join kanta.vouchers v on v.id = l.voucher_id
+      where l.business_id = p_business_id and l.kind in ('voucher_issued', 'voucher_redeemed', 'points_spent')
+        and l.created_at >= v_start and l.created_at < v_end
+    ),
+    people as (
+      select s.user_id as who, s.role from kanta.staff s where s.business_id = p_business_id
+      union
+      select a.who, null from acts a
+      where a.who is not null and not exists (select 1 from kanta.staff s where s.business_id = p_business_id
+                                                                          and s.user_id = a.who)
+    ),
+    figures as (
+      select pe.who, pe.role, u.email,
+             coalesce(sum(a.purchases), 0)::int as purchases, coalesce(sum(a.overrides), 0)::int as overrides,
+             coalesce(sum(a.refunds), 0)::int as refunds, coalesce(sum(a.grants), 0)::int as grants,
+             coalesce(sum(a.redemptions), 0)::int as redemptions
+      from people pe
+      left join acts a on a.who = pe.who
+      left join auth.users u on u.id = pe.who
+      group by pe.who, pe.role, u.email
+    ),
+    medians as (
+      select percentile_cont(0.5) within group (order by f.purchases) as purchases,
+             percentile_cont(0.5) within group (order by f.overrides) as overrides,
+             percentile_cont(0.5) within group (order by f.refunds) as refunds,
+             percentile_cont(0.5) within group (order by f.grants) as grants,
+             percentile_cont(0.5) within group (order by f.redemptions) as redemptions
+      from figures f
+    )
+    select jsonb_build_object(
+      'flag_factor', v_factor,
+      'flag_floor', v_floor,
+      'median', (select to_jsonb(m) from medians m),
+      'members', coalesce(jsonb_agg(jsonb_build_object(
+        'user_id', f.who, 'email', f.email, 'role', f.role,
+        'purchases', f.purchases, 'overrides', f.overrides, 'refunds', f.refunds, 'grants', f.grants,
+        'redemptions', f.redemptions,
+        'flags', to_jsonb(array_remove(array[
+          case when f.refunds >= greatest(v_floor, v_factor * m.refunds) then 'refunds' end,
+          case when f.overrides >= greatest(v_floor, v_factor * m.overrides) then 'overrides' end], null)))
+        order by f.email nulls last, f.who), '[]'::jsonb))
+    from figures f cross join medians m
+  );
+end
+$$;
+
+-- =============================================================================================
 -- Section - The owner's dashboard in one call: the period's KPIs and a series of each metric
 -- =============================================================================================
 create or replace function public.owner_dashboard(p_business_id uuid, p_from timestamptz, p_to timestamptz,
@@ -239,6 +331,7 @@ begin
   perform kanta.require_staff(p_business_id, 'owner');
   return jsonb_build_object(
     'kpis', public.business_kpis(p_business_id, p_from, p_to),
+    'staff', kanta.staff_figures(p_business_id, p_from, p_to),
     'series', (select jsonb_object_agg(m, public.kpi_timeseries(p_business_id, m, p_bucket, p_from, p_to) -> 'points')
                from unnest(array['revenue', 'member_revenue_share', 'visits', 'new_members', 'redemptions', 'nps']) m));
 end

@@ -109,3 +109,22 @@ def test_audit_lines():
     assert om.audit_line(entry, "fi") == "Ostos kirjattu 12,50\xa0€"
     assert om.audit_line({"action": "redeem_voucher", "detail": {"title": "Latte"}}, "en") == "Voucher redeemed: Latte"
     assert om.audit_line({"action": "some_future_thing", "detail": {}}, "en") == "some future thing"
+
+
+def test_staff_rows_word_the_figures_and_the_flags():
+    staff = {
+        "flag_factor": 3,
+        "members": [
+            {"user_id": "u1", "email": "mia@x.fi", "role": "staff", "purchases": 1200, "overrides": 0, "refunds": 9,
+             "grants": 0, "redemptions": 4, "flags": ["refunds"]},
+            {"user_id": "u2", "email": "leo@x.fi", "role": None, "purchases": 2, "overrides": 0, "refunds": 0,
+             "grants": 0, "redemptions": 0, "flags": []},
+        ],
+    }  # fmt: skip
+    mia, leo = om.staff_rows(staff, "fi")
+    assert mia.figures[0] == ("Ostot", "1\xa0200") and mia.figures[2] == ("Palautukset", "9")
+    assert mia.unusual == "Poikkeuksellisen paljon: palautukset (vähintään 3× henkilökunnan mediaani)"
+    assert (leo.name, leo.unusual) == ("leo@x.fi (entinen työntekijä)", None)
+    [en] = om.staff_rows({"members": staff["members"][:1]}, "en")
+    assert en.unusual == "Unusually many: refunds (at least 3× the staff median)"
+    assert om.staff_rows(None, "en") == []

@@ -258,3 +258,25 @@ def test_the_owner_may_override_a_velocity_limit_at_the_counter(screens, users):
     assert phone.rpc("my_card", {"p_member_id": aino})["stamps"] == 2
     log = cafe.owner.rpc("audit_log", {"p_business_id": cafe.id})["entries"]
     assert [e["action"] for e in log].count("velocity_override") == 1
+
+
+def test_dashboard_shows_each_staff_members_figures_and_flags_the_unusual(owner, cafe, users):
+    for name in ("mia", "leo"):
+        users(f"{name}@cafe-aroma.example")
+        cafe.owner.rpc("add_staff", {"p_business_id": cafe.id, "p_email": f"{name}@cafe-aroma.example"})
+    _, aino = cafe.customer("aino@example.com", "Aino")
+    for _ in range(3):  # the barista rings up three sales and refunds them all
+        cafe.refund(cafe.buy(aino, 500)["purchase_id"])
+    cafe.buy(aino, 500)
+    screen = owner()
+    barista = screen.by_id("staff-barista@cafe-aroma.example")
+    assert "Ostot: 4 · Ohitukset: 0 · Palautukset: 3 · Annetut palkinnot: 0 · Lunastukset: 0" in [
+        c.value for c in barista.content.controls if isinstance(c, ft.Text)
+    ]
+    # Refunds per staff member are 3, 0, 0, 0: the median is 0, and 3 is the least that is flagged.
+    flag = "Poikkeuksellisen paljon: palautukset (vähintään 3× henkilökunnan mediaani)"
+    assert screen.has("staff-flag-barista@cafe-aroma.example") and flag in screen.texts()
+    assert not screen.has("staff-flag-mia@cafe-aroma.example")
+    screen.fire(screen.by_id("language"), "change", patch={"selected": ["en"]})
+    assert "Unusually many: refunds (at least 3× the staff median)" in screen.texts()
+    assert screen.has("staff-owner@cafe-aroma.example") and screen.has("staff-leo@cafe-aroma.example")
