@@ -86,7 +86,8 @@ $$;
 -- Section - Public functions: customer
 -- =============================================================================================
 
--- A fresh single-use token for the member's QR code; it expires in 60 seconds.
+-- A fresh single-use token for the member's QR code; it expires in 60 seconds. It replaces the
+-- member's previous token, used or not: one live token per member.
 create or replace function public.member_qr_token(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -103,9 +104,10 @@ begin
   if v_member.id is null then
     perform kanta.fail('member_not_found', 'not_found');
   end if;
-  delete from kanta.member_tokens where member_id = v_member.id and expires_at < kanta.now() - interval '1 hour';
   insert into kanta.member_tokens (token_hash, member_id, business_id, expires_at)
-  values (sha256(convert_to(v_token, 'UTF8')), v_member.id, v_member.business_id, v_expires);
+  values (sha256(convert_to(v_token, 'UTF8')), v_member.id, v_member.business_id, v_expires)
+  on conflict (member_id) do update
+    set token_hash = excluded.token_hash, expires_at = excluded.expires_at, used_at = null;
   return jsonb_build_object('token', v_token, 'expires_at', v_expires, 'ttl_seconds', 60);
 end
 $$;
