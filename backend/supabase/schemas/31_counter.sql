@@ -119,7 +119,8 @@ grant execute on function public.member_qr_token(uuid) to authenticated, service
 -- =============================================================================================
 
 -- Who is at the counter: a QR token (single use, 60 s), a voucher code, or a member number
--- (only with p_confirmed, since a number can be read off someone else's card).
+-- (only with p_confirmed, since a number can be read off someone else's card). A deleted card
+-- (62_privacy.sql) is not found by any of them: its tokens are gone, its number replaced.
 create or replace function public.identify_member(p_business_id uuid, p_code text, p_confirmed boolean default false)
 returns jsonb
 language plpgsql
@@ -154,7 +155,8 @@ begin
   if kanta.normalise_voucher_code(v_code) is not null then
     select * into v_voucher from kanta.vouchers
     where code = kanta.normalise_voucher_code(v_code) and business_id = p_business_id;
-    if v_voucher.id is null then
+    if v_voucher.id is null
+       or exists (select 1 from kanta.members where id = v_voucher.member_id and deleted_at is not null) then
       perform kanta.fail('voucher_not_found', 'not_found');
     end if;
     return kanta.member_panel(v_voucher.member_id) || jsonb_build_object(
@@ -169,7 +171,8 @@ begin
   if v_number is null then
     perform kanta.fail('invalid_code');
   end if;
-  select id into v_member_id from kanta.members where business_id = p_business_id and member_number = v_number;
+  select id into v_member_id from kanta.members
+  where business_id = p_business_id and member_number = v_number and deleted_at is null;
   if v_member_id is null then
     perform kanta.fail('member_not_found', 'not_found');
   end if;
