@@ -302,7 +302,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "your_name": {"fi": "Nimesi (vapaaehtoinen)", "en": "Your name (optional)"},
     "join_title": {"fi": "Liity: {business}", "en": "Join {business}"},
     "join_button": {"fi": "Liity kanta-asiakkaaksi", "en": "Become a regular"},
-    "join_gift": {"fi": "Liittymislahja: {reward}", "en": "Welcome gift: {reward}"},
+    "join_gift": {
+        "fi": "Liittymislahja ensimmäisen ostoksesi yhteydessä: {reward}",
+        "en": "Welcome gift with your first purchase: {reward}",
+    },
     "joined": {"fi": "Tervetuloa! Korttisi on valmis.", "en": "Welcome! Your card is ready."},
     "my_cards": {"fi": "Korttini", "en": "My cards"},
     "no_cards": {
@@ -341,8 +344,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "back": {"fi": "Takaisin", "en": "Back"},
     "refer": {"fi": "Kutsu ystävä", "en": "Invite a friend"},
     "refer_explain": {
-        "fi": "Ystäväsi saa: {welcome}. Sinä saat: {referrer}, kun hän käy ensimmäisen kerran.",
-        "en": "Your friend gets: {welcome}. You get: {referrer} after their first visit.",
+        "fi": "Ystäväsi saa: {welcome}. Sinä saat: {referrer}. Molemmat edut tulevat hänen ensimmäisestä ostoksestaan.",
+        "en": "Your friend gets: {welcome}. You get: {referrer}. Both come with their first purchase.",
     },
     "share_text": {
         "fi": "Liity kanssani kanta-asiakkaaksi: {business}! Saat liittymislahjan: {reward}.",
@@ -356,8 +359,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "copy_link": {"fi": "Kopioi linkki", "en": "Copy link"},
     "copied": {"fi": "Linkki kopioitu", "en": "Link copied"},
     "referral_stats": {
-        "fi": "Avattu {invited} kertaa · liittyi {joined} · palkittu {rewarded}",
-        "en": "Opened {invited} times · joined {joined} · rewarded {rewarded}",
+        "fi": "Liittyi linkilläsi {invited} · odottaa ostosta {pending} · palkittu {rewarded}",
+        "en": "Joined with your link {invited} · awaiting a purchase {pending} · rewarded {rewarded}",
     },
     "drops": {"fi": "Uutuudet", "en": "Drops"},
     "vip_badge": {"fi": "VIP", "en": "VIP"},
@@ -438,6 +441,29 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Not deleted: type DELETE to confirm.",
     },
     "deleted": {"fi": "Tilisi on poistettu.", "en": "Your account was deleted."},
+    # issue 15: referrals and privacy
+    "privacy_notice": {
+        "fi": (
+            "Kun liityt kahvilan kanta-asiakkaaksi, tallennamme sähköpostiosoitteestasi avainnetun tiivisteen "
+            "(HMAC-SHA256), josta osoitetta ei voi palauttaa. Se säilyy myös tilin poistamisen jälkeen, jotta "
+            "liittymis- ja suositteluetuja ei voi saada uudelleen samalla osoitteella. Käsittelyperuste: "
+            "oikeutettu etu, väärinkäytösten estäminen (GDPR 6 art. 1 f). Muut tietosi poistetaan, kun poistat tilisi."
+        ),
+        "en": (
+            "When you join a café, we keep a keyed fingerprint (HMAC-SHA256) of your e-mail address, from which "
+            "the address cannot be recovered. It is kept after you delete your account, so that welcome and "
+            "referral rewards cannot be collected again with the same address. Legal basis: legitimate "
+            "interest in preventing fraud (GDPR Art. 6(1)(f)). Everything else is removed when you delete your account."
+        ),
+    },
+    "welcome_pending": {
+        "fi": "Liittymislahja {title} odottaa: saat sen ensimmäisestä vähintään {amount} ostoksestasi.",
+        "en": "Your welcome gift {title} is waiting: it comes with your first purchase of {amount} or more.",
+    },
+    "referral_not_new": {
+        "fi": "Olet ollut täällä jäsen ennenkin, joten kutsun edut eivät koske sinua. Korttisi on silti valmis.",
+        "en": "You have been a member here before, so the invitation's gifts do not apply. Your card is ready.",
+    },
     "cancel": {"fi": "Peruuta", "en": "Cancel"},
     "saved": {"fi": "Tallennettu", "en": "Saved"},
     "new_stamp": {"fi": "Uusi leima!", "en": "New stamp!"},

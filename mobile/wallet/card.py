@@ -6,7 +6,7 @@ from __future__ import annotations
 import flet as ft
 
 from mobile.app import App
-from mobile.formatting import day, number, png_qr
+from mobile.formatting import day, money, number, png_qr
 from mobile.wallet import models as vm
 from mobile.wallet.state import Card
 from mobile.widgets import slot_face, tagged, vip_badge
@@ -84,6 +84,18 @@ class CardScreen:
             )
             for v in card.get("vouchers", [])
         ]
+        welcome = (card.get("referral") or {}).get("welcome") or {}
+        if welcome.get("status") == "pending":  # not a voucher yet: no code, nothing to show at the counter
+            amount = money(welcome["min_cents"], card["business"]["currency"], app.lang)
+            tiles.append(
+                tagged(
+                    "welcome-pending",
+                    ft.ListTile(
+                        leading=ft.Icon(ft.Icons.HOURGLASS_TOP),
+                        title=ft.Text(app.tr("welcome_pending", title=welcome["title"], amount=amount)),
+                    ),
+                )
+            )
         return tiles or [ft.Text(app.tr("no_vouchers"))]
 
     def points_card(self, card: dict, progress: vm.TierProgress) -> ft.Control:

@@ -94,5 +94,5 @@ class JoinScreen:
             card = self.app.attempt(self.join.join, self.name.value)
         except KantaError:
             return
-        self.app.toast(self.app.tr("joined"))
+        self.app.toast(self.app.tr("referral_not_new" if card.get("referral_refused") == "not_new" else "joined"))
         self.nav.open_card(card["member_id"])

@@ -52,6 +52,7 @@ class ProfileScreen:
                 ft.Text(self.state.email),
                 app.language_switch(),
                 *consent_rows,
+                tagged("privacy-notice", ft.Text(app.tr("privacy_notice"), size=12)),
                 tagged(
                     "download-data",
                     ft.OutlinedButton(app.tr("download_data"), icon=ft.Icons.DOWNLOAD, on_click=self.download_data),

@@ -32,7 +32,7 @@ class ReferralScreen:
             tagged(f"share-{name}", ft.OutlinedButton(app.tr(f"share_{name}"), url=url), label=app.tr(f"share_{name}"))
             for name, url in self.share_urls.items()
         ]
-        stats = app.tr("referral_stats", invited=ref["invited"], joined=ref["joined"], rewarded=ref["rewarded"])
+        stats = app.tr("referral_stats", invited=ref["invited"], pending=ref["pending"], rewarded=ref["rewarded"])
         app.show(
             "referral",
             self.show,

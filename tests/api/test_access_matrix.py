@@ -242,6 +242,9 @@ VISIBLE = {
     # Not granted to any client role at all: reading them is an error, not an empty list.
     "operations": {r: "error" for r in ROLES},
     "member_tokens": {r: "error" for r in ROLES},
+    # The keyed e-mail trace and its key (40_referrals.sql): server-side only.
+    "member_traces": {r: "error" for r in ROLES},
+    "trace_keys": {r: "error" for r in ROLES},
     "daily_sales": {r: "error" for r in ROLES},
     "integrations": {r: "error" for r in ROLES},
     "member_scores": {r: "error" for r in ROLES},

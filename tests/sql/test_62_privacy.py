@@ -4,8 +4,8 @@ every table's contents."""
 import psycopg
 import pytest
 
-from shared.errors import Conflict, PermissionDenied
-from tests.engine import Cafe, at
+from shared.errors import Conflict, NotFound, PermissionDenied
+from tests.engine import Cafe, at, key
 
 EMAIL, NAME, PHONE, BIRTHDAY = "aino.virtanen@example.com", "Aino Virtanen", "+358 40 123 4567", "1990-03-15"
 
@@ -123,3 +123,69 @@ def test_an_owner_cannot_delete_their_account_while_owning(aino):
     with pytest.raises(Conflict) as err:
         cafe.owner.rpc("delete_my_account")
     assert err.value.code == "owner_cannot_delete"
+
+
+# ---- issue 15 §6: deletion leaves nothing personal ----
+
+
+@pytest.fixture
+def named(users):
+    """Aino with owner-written text naming her: a VIP note, a granted reward's title, a purchase
+    (audit log, stored answers), a voucher she still holds."""
+    cafe = Cafe(users)
+    phone, member = cafe.customer(EMAIL, NAME, when=at("2026-01-01"))
+    number = phone.rpc("my_card", {"p_member_id": member})["member_number"]
+    cafe.owner.rpc(
+        "grant_vip",
+        {"p_business_id": cafe.id, "p_member_id": member, "p_until": "2099-01-01", "p_note": f"{NAME}, {EMAIL}"},
+    )
+    granted = cafe.owner.rpc(
+        "grant_reward",
+        {"p_business_id": cafe.id, "p_member_id": member, "p_title": f"Anteeksi {NAME}", "p_idempotency_key": key()},
+    )
+    cafe.buy(member, 1250)
+    cafe.buy(member, 700, override=True, by=cafe.owner)  # inside the cooldown: an audited override
+    return cafe, phone, member, number, granted["code"]
+
+
+def test_deletion_scrubs_owner_written_text_that_names_the_member(db, named):
+    cafe, phone, member, number, _ = named
+    with psycopg.connect(db.admin) as conn:
+        seeded = conn.execute("select count(*) from kanta.audit_log t where t::text ilike %s", (f"%{NAME}%",))
+        assert seeded.fetchone()[0] > 0  # the fixture did write her name into the audit log
+    phone.rpc("delete_my_account")
+    with psycopg.connect(db.admin) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select format('%I.%I', schemaname, tablename) from pg_tables where schemaname in ('kanta', 'auth')"
+            )
+        ]
+        found = []
+        for table in tables:
+            for needle in (EMAIL, NAME, "Aino", number):
+                hits = conn.execute(
+                    f"select count(*) from {table} t where t::text ilike %s", (f"%{needle}%",)
+                ).fetchone()[0]
+                if hits:
+                    found.append((table, needle, hits))
+        assert found == []
+    # The owner's audit log still reads, without the text.
+    entries = cafe.owner.rpc("audit_log", {"p_business_id": cafe.id})["entries"]
+    assert {"vip_granted", "reward_granted", "record_purchase"} <= {e["action"] for e in entries}
+    assert NAME not in str(entries)
+
+
+def test_a_deleted_card_is_never_identified_again_and_takes_no_purchase(named):
+    cafe, phone, member, number, voucher = named
+    phone.rpc("delete_my_account")
+    with pytest.raises(NotFound) as err:
+        cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": number, "p_confirmed": True})
+    assert err.value.code == "member_not_found"
+    with pytest.raises(NotFound):
+        cafe.staff.rpc("identify_member", {"p_business_id": cafe.id, "p_code": voucher})
+    with pytest.raises(NotFound) as err:
+        cafe.buy(member, 500, when=at("2026-03-01"))
+    assert err.value.code == "member_not_found"
+    with pytest.raises((NotFound, Conflict)):
+        cafe.redeem(voucher)

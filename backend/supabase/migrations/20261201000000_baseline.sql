@@ -278,7 +278,6 @@ create table if not exists kanta.members (
   constraint members_stamp_debt_not_negative check (stamp_debt >= 0),
   constraint members_aggregates_not_negative check (visits >= 0 and spend_cents >= 0),
   referral_code text not null,
-  referral_opens integer not null default 0,
   vip_until timestamptz,
   vip_note text,
   phone text,
@@ -286,10 +285,29 @@ create table if not exists kanta.members (
   birthday_set_at timestamptz,
   marketing_consent boolean not null default false,
   consent_at timestamptz,
+  -- Set by delete_my_account (62_privacy.sql): the card is anonymised and never identified again.
+  deleted_at timestamptz,
   constraint members_phone_format check (phone is null or phone ~ '^\+?[0-9 ]{5,20}$')
 );
 
 create index if not exists members_user_idx on kanta.members (user_id);
+
+-- The one identity an e-mail stands for when Kanta compares people (self-referral, "new to this
+-- business"): trimmed, lower case, and without `+tag` sub-addressing in the local part, so that
+-- Aino+1@Example.com is aino@example.com. Dots are left alone (only some providers ignore them).
+create or replace function kanta.normalise_email(p_email text)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return (
+    select case when e like '%@%' then regexp_replace(e, '^([^@+]*)\+[^@]*@', '\1@') else e end
+    from (select nullif(lower(btrim(coalesce(p_email, ''))), '') as e) x
+  );
+end
+$$;
 
 -- Seven random digits (not starting with 0) and a Luhn check digit, unused in the business.
 create or replace function kanta.new_member_number(p_business_id uuid)
@@ -1295,15 +1313,15 @@ $$;
 -- =============================================================================================
 -- Section - Member QR tokens
 -- =============================================================================================
+-- One row per member: the live token. A new token replaces the old one in place, so the old one
+-- is refused and rows do not pile up (public.member_qr_token, 31_counter.sql).
 create table if not exists kanta.member_tokens (
   token_hash bytea primary key,
-  member_id uuid not null references kanta.members (id) on delete cascade,
+  member_id uuid not null unique references kanta.members (id) on delete cascade,
   business_id uuid not null references kanta.businesses (id) on delete cascade,
   expires_at timestamptz not null,
   used_at timestamptz
 );
-
-create index if not exists member_tokens_member_idx on kanta.member_tokens (member_id, expires_at);
 
 -- =============================================================================================
 -- Section - RLS Policies
@@ -1570,7 +1588,8 @@ $$;
 -- Section - Public functions: customer
 -- =============================================================================================
 
--- A fresh single-use token for the member's QR code; it expires in 60 seconds.
+-- A fresh single-use token for the member's QR code; it expires in 60 seconds. It replaces the
+-- member's previous token, used or not: one live token per member.
 create or replace function public.member_qr_token(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -1587,9 +1606,10 @@ begin
   if v_member.id is null then
     perform kanta.fail('member_not_found', 'not_found');
   end if;
-  delete from kanta.member_tokens where member_id = v_member.id and expires_at < kanta.now() - interval '1 hour';
   insert into kanta.member_tokens (token_hash, member_id, business_id, expires_at)
-  values (sha256(convert_to(v_token, 'UTF8')), v_member.id, v_member.business_id, v_expires);
+  values (sha256(convert_to(v_token, 'UTF8')), v_member.id, v_member.business_id, v_expires)
+  on conflict (member_id) do update
+    set token_hash = excluded.token_hash, expires_at = excluded.expires_at, used_at = null;
   return jsonb_build_object('token', v_token, 'expires_at', v_expires, 'ttl_seconds', 60);
 end
 $$;
@@ -1601,7 +1621,8 @@ grant execute on function public.member_qr_token(uuid) to authenticated, service
 -- =============================================================================================
 
 -- Who is at the counter: a QR token (single use, 60 s), a voucher code, or a member number
--- (only with p_confirmed, since a number can be read off someone else's card).
+-- (only with p_confirmed, since a number can be read off someone else's card). A deleted card
+-- (62_privacy.sql) is not found by any of them: its tokens are gone, its number replaced.
 create or replace function public.identify_member(p_business_id uuid, p_code text, p_confirmed boolean default false)
 returns jsonb
 language plpgsql
@@ -1636,7 +1657,8 @@ begin
   if kanta.normalise_voucher_code(v_code) is not null then
     select * into v_voucher from kanta.vouchers
     where code = kanta.normalise_voucher_code(v_code) and business_id = p_business_id;
-    if v_voucher.id is null then
+    if v_voucher.id is null
+       or exists (select 1 from kanta.members where id = v_voucher.member_id and deleted_at is not null) then
       perform kanta.fail('voucher_not_found', 'not_found');
     end if;
     return kanta.member_panel(v_voucher.member_id) || jsonb_build_object(
@@ -1651,7 +1673,8 @@ begin
   if v_number is null then
     perform kanta.fail('invalid_code');
   end if;
-  select id into v_member_id from kanta.members where business_id = p_business_id and member_number = v_number;
+  select id into v_member_id from kanta.members
+  where business_id = p_business_id and member_number = v_number and deleted_at is null;
   if v_member_id is null then
     perform kanta.fail('member_not_found', 'not_found');
   end if;
@@ -2373,8 +2396,79 @@ grant execute on function public.my_history(uuid, bigint, integer) to authentica
 -- schemas/40_referrals.sql
 -- =============================================================================================
 -- Referrals: each member has a code per business; the link {PUBLIC_URL}/r/{code} previews the
--- offer to anyone and joins a new customer with the referrer attached. The new member gets the
--- welcome voucher at once; the referrer's reward waits for the referee's first qualifying purchase.
+-- offer to anyone and joins a new customer with the referrer attached. Both rewards wait for the
+-- referee's first qualifying purchase: then the referee's welcome voucher and the referrer's
+-- reward are issued together, so signing up alone earns nothing. "New" means an e-mail (normalised:
+-- kanta.normalise_email, 10_members.sql) that has never been a member of the business, which a
+-- keyed trace remembers after an account is deleted.
+
+-- =============================================================================================
+-- Section - Who has been a member: a keyed, non-reversible trace of e-mails
+-- HMAC-SHA256 (kanta.hmac_sha256, 70_integrations.sql) of the normalised e-mail, keyed with a
+-- secret of the business that never leaves the database (one key per business, so the traces of
+-- two businesses cannot be matched with each other). Written at every join and kept when
+-- the account is deleted: its purpose is fraud prevention (a legitimate interest, stated in the
+-- app's privacy notice), so that deleting and re-joining is not "new". It cannot be turned back
+-- into an address; with the key, a given address can only be checked against it.
+-- =============================================================================================
+create table if not exists kanta.trace_keys (
+  business_id uuid primary key references kanta.businesses (id) on delete cascade,
+  secret bytea not null,
+  created_at timestamptz not null default now(),
+  constraint trace_keys_length check (length(secret) >= 32)
+);
+
+create table if not exists kanta.member_traces (
+  business_id uuid not null references kanta.businesses (id) on delete cascade,
+  email_hmac bytea not null,
+  first_joined_at timestamptz not null default now(),
+  primary key (business_id, email_hmac)
+);
+
+alter table kanta.trace_keys enable row level security;
+
+alter table kanta.member_traces enable row level security;
+
+revoke all on kanta.trace_keys, kanta.member_traces from anon, authenticated, public;
+
+-- The business's key, made on first use (32 bytes from the strong random source behind
+-- gen_random_uuid), so that no two businesses or installations share one and no migration carries it.
+create or replace function kanta.trace_key(p_business_id uuid)
+returns bytea
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_key bytea;
+begin
+  select secret into v_key from kanta.trace_keys where business_id = p_business_id;
+  if v_key is null then
+    insert into kanta.trace_keys (business_id, secret)
+    values (p_business_id, uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()))
+    on conflict (business_id) do nothing;
+    select secret into v_key from kanta.trace_keys where business_id = p_business_id;
+  end if;
+  return v_key;
+end
+$$;
+
+-- The trace of an e-mail at a business: null when there is no e-mail to trace.
+create or replace function kanta.email_trace(p_business_id uuid, p_email text)
+returns bytea
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+begin
+  if kanta.normalise_email(p_email) is null then
+    return null;
+  end if;
+  return kanta.hmac_sha256(kanta.trace_key(p_business_id), convert_to(kanta.normalise_email(p_email), 'UTF8'));
+end
+$$;
 
 -- =============================================================================================
 -- Section - Referral codes
@@ -2435,8 +2529,9 @@ grant select on kanta.referrals to authenticated;
 create policy "Referrals are viewable by the referrer and the business's staff" on kanta.referrals
   for select to authenticated using (kanta.can_see_member(referrer_member_id));
 
--- The referee's first qualifying purchase grants the referrer's reward, exactly once: the
--- pending row is claimed by a single UPDATE.
+-- The referee's first qualifying purchase grants both rewards, exactly once: the pending row is
+-- claimed by a single UPDATE; the referee gets the welcome voucher, the referrer the reward (a
+-- deleted referrer's card gets nothing).
 create or replace function kanta.complete_referral()
 returns trigger
 language plpgsql
@@ -2447,6 +2542,7 @@ declare
   v_program kanta.programs;
   v_referral kanta.referrals;
   v_voucher kanta.vouchers;
+  v_welcome kanta.vouchers;
 begin
   if new.member_id is null then
     return new;
@@ -2461,11 +2557,16 @@ begin
   if v_referral.id is null then
     return new;
   end if;
-  v_voucher := kanta.issue_voucher(v_referral.referrer_member_id, 'referral', v_program.referral_referrer_reward,
-                                   'referral:' || v_referral.id);
-  update kanta.referrals set voucher_id = v_voucher.id where id = v_referral.id;
-  perform kanta.notify('member:' || v_referral.referrer_member_id, 'referral_rewarded',
-                       jsonb_build_object('voucher_id', v_voucher.id));
+  v_welcome := kanta.issue_voucher(new.member_id, 'welcome', v_program.referral_welcome_reward,
+                                   'referral:' || v_referral.id || '#welcome');
+  perform kanta.notify('member:' || new.member_id, 'voucher_issued', jsonb_build_object('voucher_id', v_welcome.id));
+  if exists (select 1 from kanta.members where id = v_referral.referrer_member_id and deleted_at is null) then
+    v_voucher := kanta.issue_voucher(v_referral.referrer_member_id, 'referral', v_program.referral_referrer_reward,
+                                     'referral:' || v_referral.id);
+    update kanta.referrals set voucher_id = v_voucher.id where id = v_referral.id;
+    perform kanta.notify('member:' || v_referral.referrer_member_id, 'referral_rewarded',
+                         jsonb_build_object('voucher_id', v_voucher.id));
+  end if;
   return new;
 end
 $$;
@@ -2486,12 +2587,20 @@ begin
   return (
     select jsonb_build_object('referral', jsonb_build_object(
       'code', m.referral_code,
-      'invited', m.referral_opens,
+      -- Invitations count when accepted (a join through the code): opening the link counts
+      -- nothing, so no loop of anonymous previews can inflate it.
+      'invited', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id),
       'joined', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id),
       'rewarded', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id and r.status = 'rewarded'),
       'pending', (select count(*) from kanta.referrals r where r.referrer_member_id = m.id and r.status = 'pending'),
       'welcome_reward', p.referral_welcome_reward,
-      'referrer_reward', p.referral_referrer_reward
+      'referrer_reward', p.referral_referrer_reward,
+      -- The card's own welcome gift when it joined through a friend's code: pending until the
+      -- first qualifying purchase (no voucher exists before it), then issued.
+      'welcome', (select jsonb_build_object(
+                    'title', p.referral_welcome_reward, 'min_cents', p.referral_min_cents,
+                    'status', case r.status when 'pending' then 'pending' when 'rewarded' then 'issued' else r.status end)
+                  from kanta.referrals r where r.referee_member_id = m.id)
     ))
     from kanta.members m
     join kanta.programs p on p.business_id = m.business_id
@@ -2505,11 +2614,11 @@ $$;
 -- =============================================================================================
 
 -- What a shared link shows before anyone signs in: the café, the offer on both sides, and the
--- inviter's first name only. Counts the link as opened.
+-- inviter's first name only. It writes nothing: anyone may call it, as often as they like.
 create or replace function public.referral_preview(p_code text)
 returns jsonb
 language plpgsql
-volatile
+stable
 security definer
 set search_path = ''
 as $$
@@ -2518,9 +2627,8 @@ declare
   v_business kanta.businesses;
   v_program kanta.programs;
 begin
-  update kanta.members set referral_opens = referral_opens + 1
-  where referral_code = upper(btrim(coalesce(p_code, '')))
-  returning * into v_member;
+  select * into v_member from kanta.members
+  where referral_code = upper(btrim(coalesce(p_code, ''))) and deleted_at is null;
   if v_member.id is null then
     perform kanta.fail('referral_code_unknown', 'not_found');
   end if;
@@ -2540,6 +2648,10 @@ $$;
 revoke execute on function public.referral_preview(text) from public;
 grant execute on function public.referral_preview(text) to anon, authenticated, service_role;
 
+-- Joins the signed-in customer. With a friend's code, the referral is recorded only for someone
+-- new to the business: an e-mail (normalised) that has never been a member here, by the keyed
+-- trace. A former member still joins, without the referral (`referral_refused: not_new`). The
+-- welcome gift waits for the first qualifying purchase (kanta.complete_referral).
 create or replace function public.join_business(p_slug text, p_display_name text default null,
                                                 p_referral_code text default null)
 returns jsonb
@@ -2550,13 +2662,17 @@ as $$
 declare
   v_uid uuid := kanta.require_user();
   v_now timestamptz := kanta.now();
+  v_email text := kanta.normalise_email(auth.email());
+  v_trace bytea;
   v_business kanta.businesses;
   v_program kanta.programs;
   v_member kanta.members;
   v_referrer kanta.members;
   v_code text := nullif(upper(btrim(coalesce(p_referral_code, ''))), '');
-  v_voucher kanta.vouchers;
   v_new boolean := false;
+  v_first boolean := false;
+  v_refused text;
+  v_referred boolean := false;
 begin
   select * into v_business from kanta.businesses where slug = p_slug;
   if v_business.id is null then
@@ -2566,27 +2682,35 @@ begin
     perform kanta.fail('invalid_display_name');
   end if;
   select * into v_program from kanta.programs where business_id = v_business.id;
+  v_trace := kanta.email_trace(v_business.id, auth.email());
 
   if v_code is not null then
-    select * into v_referrer from kanta.members where referral_code = v_code and business_id = v_business.id;
+    select * into v_referrer from kanta.members
+    where referral_code = v_code and business_id = v_business.id and deleted_at is null;
     if v_referrer.id is null then
       perform kanta.fail('referral_code_unknown', 'not_found');
     end if;
     if v_referrer.user_id = v_uid
-       or exists (select 1 from auth.users u where u.id = v_referrer.user_id and lower(u.email) = lower(auth.email())) then
+       or exists (select 1 from auth.users u
+                  where u.id = v_referrer.user_id and kanta.normalise_email(u.email) = v_email) then
       perform kanta.fail('self_referral');
     end if;
     if exists (select 1 from kanta.members where business_id = v_business.id and user_id = v_uid) then
       perform kanta.fail('already_member', 'conflict');
     end if;
-    -- The cap counts this calendar month on the café's calendar; the referrer's row lock keeps
-    -- two joins from both taking the last place.
-    perform 1 from kanta.members where id = v_referrer.id for update;
-    if (select count(*) from kanta.referrals r
-        where r.referrer_member_id = v_referrer.id
-          and date_trunc('month', r.created_at at time zone v_business.timezone)
-              = date_trunc('month', v_now at time zone v_business.timezone)) >= v_program.referral_monthly_cap then
-      perform kanta.fail('referral_cap_reached', 'conflict');
+    if v_trace is null
+       or exists (select 1 from kanta.member_traces where business_id = v_business.id and email_hmac = v_trace) then
+      v_refused := 'not_new';
+    else
+      -- The cap counts this calendar month on the café's calendar; the referrer's row lock keeps
+      -- two joins from both taking the last place.
+      perform 1 from kanta.members where id = v_referrer.id for update;
+      if (select count(*) from kanta.referrals r
+          where r.referrer_member_id = v_referrer.id
+            and date_trunc('month', r.created_at at time zone v_business.timezone)
+                = date_trunc('month', v_now at time zone v_business.timezone)) >= v_program.referral_monthly_cap then
+        perform kanta.fail('referral_cap_reached', 'conflict');
+      end if;
     end if;
   end if;
 
@@ -2598,11 +2722,20 @@ begin
     select * into v_member from kanta.members where business_id = v_business.id and user_id = v_uid;
   else
     v_new := true;
-    if v_referrer.id is not null then
+    -- The trace's primary key decides who is first, also when two logins of one person join at once.
+    if v_trace is not null then
+      insert into kanta.member_traces (business_id, email_hmac, first_joined_at)
+      values (v_business.id, v_trace, v_now)
+      on conflict (business_id, email_hmac) do nothing;
+      v_first := found;
+    end if;
+    if v_referrer.id is not null and v_refused is null and not v_first then
+      v_refused := 'not_new';
+    end if;
+    if v_referrer.id is not null and v_refused is null then
       insert into kanta.referrals (business_id, referrer_member_id, referee_member_id, created_at)
       values (v_business.id, v_referrer.id, v_member.id, v_now);
-      v_voucher := kanta.issue_voucher(v_member.id, 'welcome', v_program.referral_welcome_reward,
-                                       'join:' || v_member.id || '#welcome');
+      v_referred := true;
       perform kanta.notify('member:' || v_referrer.id, 'referral_joined', jsonb_build_object('member_id', v_member.id));
     end if;
     perform kanta.notify('business:' || v_business.id, 'member_joined', jsonb_build_object('member_id', v_member.id));
@@ -2611,9 +2744,11 @@ begin
   return jsonb_build_object(
     'member_id', v_member.id, 'business_id', v_business.id, 'business_name', v_business.name,
     'member_number', v_member.member_number, 'joined_at', v_member.joined_at, 'new', v_new,
-    'welcome_voucher', case when v_voucher.id is not null then jsonb_build_object(
-      'id', v_voucher.id, 'code', v_voucher.code, 'title', v_voucher.title, 'expires_at', v_voucher.expires_at) end,
-    'referred_by', nullif(split_part(btrim(coalesce(v_referrer.display_name, '')), ' ', 1), '')
+    'welcome_pending', case when v_referred then jsonb_build_object(
+      'title', v_program.referral_welcome_reward, 'min_cents', v_program.referral_min_cents) end,
+    'referred_by', case when v_referred then
+      nullif(split_part(btrim(coalesce(v_referrer.display_name, '')), ' ', 1), '') end,
+    'referral_refused', case when v_new then v_refused end
   );
 end
 $$;
@@ -3565,7 +3700,56 @@ grant execute on function public.reply_feedback(uuid, text) to authenticated, se
 -- schemas/62_privacy.sql
 -- =============================================================================================
 -- Privacy: download my data, delete my account. Deleting keeps only anonymous ledger amounts,
--- so the shop's totals stay right.
+-- so the shop's totals stay right, and the keyed e-mail trace (40_referrals.sql) that keeps a
+-- re-joining member from counting as new. A deleted card is never identified again and takes no
+-- purchase.
+
+-- =============================================================================================
+-- Section - Deleted cards
+-- =============================================================================================
+-- An owner's text about a member (a VIP note, a granted reward's title) can be copied into the
+-- audit log's details and the stored answers of kanta.operations. What a deleted member leaves
+-- there keeps its ids, amounts, times and voucher codes; every other string, and anything that
+-- names them (p_needles: their e-mail, name, member number), is dropped, and `redacted` says so.
+create or replace function kanta.without_free_text(p_doc jsonb, p_needles text[])
+returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_doc is null or jsonb_typeof(p_doc) <> 'object' then
+    return p_doc;
+  end if;
+  return (
+    select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) || jsonb_build_object('redacted', true)
+    from jsonb_each(p_doc) e
+    where not exists (select 1 from unnest(p_needles) n
+                      where strpos(lower(e.value::text), lower(n)) > 0)
+      and (jsonb_typeof(e.value) <> 'string'
+           or e.value #>> '{}' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+           or e.value #>> '{}' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+([+-][0-9]{2}(:[0-9]{2})?|Z)?)?$'
+           or e.value #>> '{}' ~ '^V[2-9A-Z]{8}$')
+  );
+end
+$$;
+
+-- No purchase on a deleted card, whoever writes it. On the purchase's path, so without SET or
+-- SECURITY DEFINER, like kanta.purchases_before (30_ledger.sql); every name is qualified.
+create or replace function kanta.refuse_deleted_card()
+returns trigger
+language plpgsql
+as $$
+begin
+  if exists (select 1 from kanta.members m where m.id = new.member_id and m.deleted_at is not null) then
+    perform kanta.fail('member_not_found', 'not_found');
+  end if;
+  return new;
+end
+$$;
+
+create trigger purchases_refuse_deleted_card before insert on kanta.purchases
+  for each row when (new.member_id is not null) execute function kanta.refuse_deleted_card();
 
 -- =============================================================================================
 -- Section - Public functions
@@ -3585,6 +3769,17 @@ declare
 begin
   return jsonb_build_object(
     'exported_at', kanta.now(),
+    -- The keyed traces of my e-mail, one per business I have joined (kept after deletion, for
+    -- fraud prevention): the fingerprint itself, which no one can turn back into the address.
+    'member_traces', coalesce((
+      select jsonb_agg(jsonb_build_object('business', b.name, 'email_hmac', encode(t.email_hmac, 'hex'),
+                                          'first_joined_at', t.first_joined_at, 'purpose', 'fraud_prevention')
+                       order by t.first_joined_at)
+      from kanta.member_traces t
+      join kanta.trace_keys k on k.business_id = t.business_id
+      join kanta.businesses b on b.id = t.business_id
+      where t.email_hmac = kanta.hmac_sha256(k.secret, convert_to(kanta.normalise_email(auth.email()), 'UTF8'))
+    ), '[]'::jsonb),
     'account', (select jsonb_build_object('id', u.id, 'email', u.email, 'created_at', u.created_at,
                                           'last_sign_in_at', u.last_sign_in_at)
                 from auth.users u where u.id = v_uid),
@@ -3620,7 +3815,10 @@ revoke execute on function public.export_my_data() from public, anon;
 grant execute on function public.export_my_data() to authenticated, service_role;
 
 -- Removes or anonymises every personal detail, revokes QR tokens and deletes the login. The
--- member rows stay, nameless, so purchases and the ledger keep the shop's totals right.
+-- member rows stay, nameless, so purchases and the ledger keep the shop's totals right. The card
+-- is marked deleted: its member number is replaced by one that is not a number (never found
+-- again), its unused vouchers are void, and the owner's text about it is scrubbed from granted
+-- rewards' titles, the audit log and the stored answers (kanta.without_free_text).
 create or replace function public.delete_my_account()
 returns jsonb
 language plpgsql
@@ -3629,11 +3827,30 @@ set search_path = ''
 as $$
 declare
   v_uid uuid := kanta.require_user();
+  v_now timestamptz := kanta.now();
   v_cards integer;
+  v_member kanta.members;
+  v_needles text[];
 begin
   if exists (select 1 from kanta.staff where user_id = v_uid and role = 'owner') then
     perform kanta.fail('owner_cannot_delete', 'conflict');
   end if;
+  for v_member in select * from kanta.members where user_id = v_uid for update loop
+    -- What names them, long enough not to match other members' rows by chance.
+    v_needles := array(select distinct n from unnest(array[
+      (select u.email from auth.users u where u.id = v_uid), kanta.normalise_email(auth.email()),
+      btrim(v_member.display_name), v_member.member_number]) n where length(n) >= 4);
+    update kanta.vouchers set status = 'void' where member_id = v_member.id and status = 'active';
+    update kanta.vouchers set title = '-' where member_id = v_member.id and kind = 'grant';
+    update kanta.audit_log a set detail = kanta.without_free_text(a.detail, v_needles)
+    where a.business_id = v_member.business_id
+      and (a.target in (v_member.id::text, 'member:' || v_member.id)
+           or exists (select 1 from unnest(v_needles) n where strpos(lower(a.detail::text), lower(n)) > 0));
+    update kanta.operations o set response = kanta.without_free_text(o.response, v_needles)
+    where o.business_id = v_member.business_id and o.response is not null
+      and (o.response ->> 'member_id' = v_member.id::text
+           or exists (select 1 from unnest(v_needles) n where strpos(lower(o.response::text), lower(n)) > 0));
+  end loop;
   delete from kanta.member_tokens t using kanta.members m where t.member_id = m.id and m.user_id = v_uid;
   delete from kanta.messages x using kanta.members m where x.member_id = m.id and m.user_id = v_uid;
   update kanta.feedback f set comment = null, reply = null from kanta.members m
@@ -3642,6 +3859,8 @@ begin
     display_name = null, phone = null, birthday = null, birthday_set_at = null,
     marketing_consent = false, consent_at = null, vip_note = null,
     referral_code = kanta.new_referral_code(),
+    member_number = 'D' || replace(id::text, '-', ''),
+    deleted_at = v_now,
     user_id = null
   where user_id = v_uid;
   get diagnostics v_cards = row_count;

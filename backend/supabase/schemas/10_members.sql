@@ -104,7 +104,6 @@ create table if not exists kanta.members (
   constraint members_stamp_debt_not_negative check (stamp_debt >= 0),
   constraint members_aggregates_not_negative check (visits >= 0 and spend_cents >= 0),
   referral_code text not null,
-  referral_opens integer not null default 0,
   vip_until timestamptz,
   vip_note text,
   phone text,
@@ -112,10 +111,29 @@ create table if not exists kanta.members (
   birthday_set_at timestamptz,
   marketing_consent boolean not null default false,
   consent_at timestamptz,
+  -- Set by delete_my_account (62_privacy.sql): the card is anonymised and never identified again.
+  deleted_at timestamptz,
   constraint members_phone_format check (phone is null or phone ~ '^\+?[0-9 ]{5,20}$')
 );
 
 create index if not exists members_user_idx on kanta.members (user_id);
+
+-- The one identity an e-mail stands for when Kanta compares people (self-referral, "new to this
+-- business"): trimmed, lower case, and without `+tag` sub-addressing in the local part, so that
+-- Aino+1@Example.com is aino@example.com. Dots are left alone (only some providers ignore them).
+create or replace function kanta.normalise_email(p_email text)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return (
+    select case when e like '%@%' then regexp_replace(e, '^([^@+]*)\+[^@]*@', '\1@') else e end
+    from (select nullif(lower(btrim(coalesce(p_email, ''))), '') as e) x
+  );
+end
+$$;
 
 -- Seven random digits (not starting with 0) and a Luhn check digit, unused in the business.
 create or replace function kanta.new_member_number(p_business_id uuid)

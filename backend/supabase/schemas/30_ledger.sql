@@ -350,15 +350,15 @@ $$;
 -- =============================================================================================
 -- Section - Member QR tokens
 -- =============================================================================================
+-- One row per member: the live token. A new token replaces the old one in place, so the old one
+-- is refused and rows do not pile up (public.member_qr_token, 31_counter.sql).
 create table if not exists kanta.member_tokens (
   token_hash bytea primary key,
-  member_id uuid not null references kanta.members (id) on delete cascade,
+  member_id uuid not null unique references kanta.members (id) on delete cascade,
   business_id uuid not null references kanta.businesses (id) on delete cascade,
   expires_at timestamptz not null,
   used_at timestamptz
 );
-
-create index if not exists member_tokens_member_idx on kanta.member_tokens (member_id, expires_at);
 
 -- =============================================================================================
 -- Section - RLS Policies

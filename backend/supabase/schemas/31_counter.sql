@@ -111,7 +111,8 @@ $$;
 -- Section - Public functions: customer
 -- =============================================================================================
 
--- A fresh single-use token for the member's QR code; it expires in 60 seconds.
+-- A fresh single-use token for the member's QR code; it expires in 60 seconds. It replaces the
+-- member's previous token, used or not: one live token per member.
 create or replace function public.member_qr_token(p_member_id uuid)
 returns jsonb
 language plpgsql
@@ -128,9 +129,10 @@ begin
   if v_member.id is null then
     perform kanta.fail('member_not_found', 'not_found');
   end if;
-  delete from kanta.member_tokens where member_id = v_member.id and expires_at < kanta.now() - interval '1 hour';
   insert into kanta.member_tokens (token_hash, member_id, business_id, expires_at)
-  values (sha256(convert_to(v_token, 'UTF8')), v_member.id, v_member.business_id, v_expires);
+  values (sha256(convert_to(v_token, 'UTF8')), v_member.id, v_member.business_id, v_expires)
+  on conflict (member_id) do update
+    set token_hash = excluded.token_hash, expires_at = excluded.expires_at, used_at = null;
   return jsonb_build_object('token', v_token, 'expires_at', v_expires, 'ttl_seconds', 60);
 end
 $$;
@@ -142,7 +144,8 @@ grant execute on function public.member_qr_token(uuid) to authenticated, service
 -- =============================================================================================
 
 -- Who is at the counter: a QR token (single use, 60 s), a voucher code, or a member number
--- (only with p_confirmed, since a number can be read off someone else's card).
+-- (only with p_confirmed, since a number can be read off someone else's card). A deleted card
+-- (62_privacy.sql) is not found by any of them: its tokens are gone, its number replaced.
 create or replace function public.identify_member(p_business_id uuid, p_code text, p_confirmed boolean default false)
 returns jsonb
 language plpgsql
@@ -177,7 +180,8 @@ begin
   if kanta.normalise_voucher_code(v_code) is not null then
     select * into v_voucher from kanta.vouchers
     where code = kanta.normalise_voucher_code(v_code) and business_id = p_business_id;
-    if v_voucher.id is null then
+    if v_voucher.id is null
+       or exists (select 1 from kanta.members where id = v_voucher.member_id and deleted_at is not null) then
       perform kanta.fail('voucher_not_found', 'not_found');
     end if;
     return kanta.member_panel(v_voucher.member_id) || jsonb_build_object(
@@ -192,7 +196,8 @@ begin
   if v_number is null then
     perform kanta.fail('invalid_code');
   end if;
-  select id into v_member_id from kanta.members where business_id = p_business_id and member_number = v_number;
+  select id into v_member_id from kanta.members
+  where business_id = p_business_id and member_number = v_number and deleted_at is null;
   if v_member_id is null then
     perform kanta.fail('member_not_found', 'not_found');
   end if;

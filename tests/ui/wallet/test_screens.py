@@ -171,7 +171,7 @@ def test_referral_screen_has_share_links_and_stats(open_screens, cafe, aino, use
     assert urls["x"].startswith("https://x.com/intent/post?text=") and f"%2Fr%2F{code}" in urls["x"]
     assert urls["email"].startswith("mailto:?subject=")
     assert screen.by_id("referral-link").value == link
-    assert screen.by_id("referral-stats").value == "Avattu 0 kertaa · liittyi 0 · palkittu 0"
+    assert screen.by_id("referral-stats").value == "Liittyi linkilläsi 0 · odottaa ostosta 0 · palkittu 0"
 
 
 def test_drops_show_vip_window_and_reserve(open_screens, cafe, aino):
