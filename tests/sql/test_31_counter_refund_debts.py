@@ -83,6 +83,20 @@ def test_stamp_debt_is_paid_by_the_next_stamps_first(db, cafe):
         assert conn.execute("select kanta.pay_stamp_debt(%s, 2)", (member,)).fetchone()[0] == 2
 
 
+def test_a_purchase_pays_the_stamp_debt_before_its_stamps_reach_the_card(db, cafe):
+    phone, member = cafe.customer("a@example.com")
+    bought = [cafe.buy(member, 450, when=at(f"2026-06-0{i + 1}")) for i in range(3)]
+    cafe.redeem(bought[2]["vouchers_issued"][0]["code"], when=at("2026-06-03", "12:10"))
+    cafe.refund(bought[2]["purchase_id"], when=at("2026-06-03", "12:20"))
+    assert _balances(db, member) == (0, 1, 0)
+    paying = cafe.buy(member, 450, when=at("2026-06-04"))
+    assert (paying["stamps_added"], paying["stamp_debt_paid"], paying["stamp_debt"], paying["stamps"]) == (1, 1, 0, 0)
+    assert _balances(db, member) == (0, 0, 0)
+    after = cafe.buy(member, 450, when=at("2026-06-05"))
+    assert (after["stamp_debt_paid"], after["stamps"]) == (0, 1)
+    assert phone.rpc("my_card", {"p_member_id": member})["stamp_debt"] == 0
+
+
 # ---- the referrer's reward -----------------------------------------------------------------------
 
 

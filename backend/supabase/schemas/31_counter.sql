@@ -252,6 +252,7 @@ declare
   v_stamp_withheld text;
   v_own_card boolean := false;
   v_debt_paid integer := 0;
+  v_card_stamps integer := 0;
   v_overridden text[] := '{}';
   v_tier_before jsonb;
   v_tier_after jsonb;
@@ -336,10 +337,14 @@ begin
   values (v_purchase_id, p_business_id, v_member.id, p_amount_cents, v_stamps_added, v_points_added, v_multiplier,
           cardinality(v_overridden) > 0, auth.uid(), v_now, v_tier_before ->> 'name');
 
-  if v_stamps_added > 0 then
+  -- Stamp debt (a refunded stamp whose card's reward was already used) is paid from these stamps
+  -- first; only the rest reach the card. The purchase keeps the stamps it earned, so its refund
+  -- takes back exactly those.
+  v_card_stamps := kanta.pay_stamp_debt(v_member.id, v_stamps_added);
+  if v_card_stamps > 0 then
     v_seq := v_seq + 1;
     insert into kanta.ledger (business_id, member_id, kind, stamps, purchase_id, idempotency_key, created_by, created_at)
-    values (p_business_id, v_member.id, 'stamp', v_stamps_added, v_purchase_id, p_idempotency_key || '#' || v_seq,
+    values (p_business_id, v_member.id, 'stamp', v_card_stamps, v_purchase_id, p_idempotency_key || '#' || v_seq,
             auth.uid(), v_now);
   end if;
   if v_points_added > 0 then
@@ -359,7 +364,7 @@ begin
   end if;
 
   -- Each full card becomes a voucher; what is over the card stays on the next one.
-  v_stamps := v_member.stamps + v_stamps_added;
+  v_stamps := v_member.stamps + v_card_stamps;
   while v_stamps >= v_program.stamps_per_card loop
     v_seq := v_seq + 1;
     v_voucher := kanta.issue_voucher(v_member.id, 'stamp_card', v_program.stamp_reward,
@@ -392,6 +397,8 @@ begin
     'created_at', v_now,
     'stamps_added', v_stamps_added,
     'stamp_withheld', v_stamp_withheld,
+    'stamp_debt_paid', v_stamps_added - v_card_stamps,
+    'stamp_debt', v_member.stamp_debt,
     'stamps', v_member.stamps,
     'stamps_per_card', v_program.stamps_per_card,
     'points_added', v_points_added,
