@@ -176,7 +176,7 @@ def test_deletion_scrubs_owner_written_text_that_names_the_member(db, named):
     assert NAME not in str(entries)
 
 
-def test_a_deleted_card_is_never_identified_again_and_takes_no_purchase(named):
+def test_a_deleted_card_is_never_identified_again_and_takes_nothing(named):
     cafe, phone, member, number, voucher = named
     phone.rpc("delete_my_account")
     with pytest.raises(NotFound) as err:
@@ -189,3 +189,12 @@ def test_a_deleted_card_is_never_identified_again_and_takes_no_purchase(named):
     assert err.value.code == "member_not_found"
     with pytest.raises((NotFound, Conflict)):
         cafe.redeem(voucher)
+    with pytest.raises(NotFound):
+        cafe.owner.rpc(
+            "grant_reward",
+            {"p_business_id": cafe.id, "p_member_id": member, "p_title": "Hei taas", "p_idempotency_key": key()},
+        )
+    with pytest.raises(NotFound):
+        cafe.owner.rpc(
+            "grant_vip", {"p_business_id": cafe.id, "p_member_id": member, "p_until": "2099-01-01", "p_note": "x"}
+        )

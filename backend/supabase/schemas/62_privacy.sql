@@ -50,6 +50,26 @@ $$;
 create trigger purchases_refuse_deleted_card before insert on kanta.purchases
   for each row when (new.member_id is not null) execute function kanta.refuse_deleted_card();
 
+-- Nor a voucher (a granted reward), nor a new VIP grant with its note: the owner's tools find
+-- the card by its id, so the refusal lives on the rows themselves.
+create trigger vouchers_refuse_deleted_card before insert on kanta.vouchers
+  for each row execute function kanta.refuse_deleted_card();
+
+create or replace function kanta.refuse_vip_on_deleted_card()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform kanta.fail('member_not_found', 'not_found');
+  return new;
+end
+$$;
+
+create trigger members_refuse_vip_when_deleted before update of vip_until, vip_note on kanta.members
+  for each row when (old.deleted_at is not null and (new.vip_until is not null or new.vip_note is not null))
+  execute function kanta.refuse_vip_on_deleted_card();
+
 -- =============================================================================================
 -- Section - Public functions
 -- =============================================================================================
