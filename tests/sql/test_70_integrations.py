@@ -172,6 +172,23 @@ def test_the_same_order_three_times_is_one_ledger_effect(shop, db):
     assert ledger == [("stamp", 1, 0), ("points_earned", 0, 18)]
 
 
+def test_an_order_edited_after_it_was_recorded_keeps_the_first_purchase(shop, db):
+    """WooCommerce re-sends an order whose total the shop edited: the recorded purchase stands (a
+    lower total is the shop's refund, not a second purchase), and the webhook still answers 200 so
+    WooCommerce does not retry it or disable the hook."""
+    import json
+
+    cafe, _, member, client = shop
+    first = deliver(client, order("order.updated"), "order.updated").json()
+    edited = json.loads(order("order.updated"))
+    edited["total"] = "99.00"
+    before = snapshot(db, cafe.id)
+    again = deliver(client, json.dumps(edited).encode(), "order.updated")
+    assert again.status_code == 200
+    assert again.json()["purchase"] == first["purchase"]
+    assert snapshot(db, cafe.id) == before
+
+
 def test_a_refund_webhook_reverses_the_purchase(shop, db):
     cafe, phone, member, client = shop
     deliver(client, order("order.updated"), "order.updated")

@@ -4566,6 +4566,15 @@ begin
   select m.id into v_member_id
   from auth.users u join kanta.members m on m.user_id = u.id and m.business_id = v_business.id
   where lower(u.email) = lower(btrim(v_order -> 'billing' ->> 'email'));
+  -- An order already recorded stands as it was: WooCommerce re-sends an order the shop edited,
+  -- and a changed total is the shop's refund to make, not a second purchase (the idempotency key
+  -- binds the first request, so record_purchase itself would refuse it as a conflict).
+  select o.response into v_purchase from kanta.operations o
+  where o.business_id = v_business.id and o.idempotency_key = v_key;
+  if v_purchase is not null then
+    return jsonb_build_object('status', 'recorded', 'order_id', v_order_id,
+                              'member', v_purchase ->> 'member_id' is not null, 'purchase', v_purchase);
+  end if;
   -- A paid web order is not a counter visit: the velocity limits do not hold it back (the audit
   -- log records it when one would have).
   v_result := public.record_purchase(v_business.id, v_member_id, least(v_cents, 100000000)::integer,
