@@ -634,6 +634,8 @@ begin
   return kanta.finish_operation(p_business_id, p_idempotency_key, v_response);
 end
 $$;
+revoke execute on function public.refund_purchase(uuid, uuid, text) from public, anon;
+grant execute on function public.refund_purchase(uuid, uuid, text) to authenticated, service_role;
 
 -- Stamps a member is about to earn pay their stamp debt first: takes up to p_stamps off the debt
 -- and returns what is left for the card. The caller holds the member's row lock (kanta.lock_member).
@@ -653,8 +655,6 @@ begin
   return p_stamps - coalesce(v_paid, 0);
 end
 $$;
-revoke execute on function public.refund_purchase(uuid, uuid, text) from public, anon;
-grant execute on function public.refund_purchase(uuid, uuid, text) to authenticated, service_role;
 
 -- The counter app's first question after sign-in: where does this person work, and as what.
 create or replace function public.my_workplaces()
